@@ -1,0 +1,80 @@
+# The local stack's layout: ports, state paths and component names. Sourced by local-*.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# A second stack (another checkout) can run beside this one by shifting every port.
+PORT_OFFSET=${SLUICE_PORT_OFFSET:-0}
+ETCD_PORT=$((23790 + PORT_OFFSET))
+ETCD_PEER_PORT=$((23800 + PORT_OFFSET))
+APISERVER_PORT=$((16443 + PORT_OFFSET))
+KCM_PORT=$((16457 + PORT_OFFSET))
+SCHEDULER_PORT=$((16459 + PORT_OFFSET))
+KWOK_PORT=$((16447 + PORT_OFFSET))
+AWS_PORT=$((15000 + PORT_OFFSET))
+MONGO_PORT=$((27018 + PORT_OFFSET))
+
+STATE_DIR=${SLUICE_STATE_DIR:-$REPO_ROOT/.local}
+LOG_DIR=$STATE_DIR/logs
+PID_DIR=$STATE_DIR/pids
+PKI_DIR=$STATE_DIR/pki
+DATA_DIR=$STATE_DIR/data
+KUBECONFIG_FILE=$STATE_DIR/kubeconfig
+ENV_FILE=$STATE_DIR/env
+
+KUBE_BIN=$SLUICE_CACHE/kube/$KUBE_VERSION/bin
+ETCD_BIN=$SLUICE_CACHE/etcd/$ETCD_VERSION/bin
+KWOK_BIN=$SLUICE_CACHE/kwok/$KWOK_VERSION/bin
+MOTO_VENV=$SLUICE_CACHE/moto/$MOTO_VERSION
+MONGO_JARS=$SLUICE_CACHE/mongo-java-server/$MONGO_JAVA_SERVER_VERSION
+
+# Start order; local-down stops in reverse. With SLUICE_EXTERNAL_KUBECONFIG (kind, a real
+# cluster) only the AWS endpoint and MongoDB run here.
+KUBE_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+if [ -n "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
+  COMPONENTS=(aws mongo)
+else
+  COMPONENTS=("${KUBE_COMPONENTS[@]}" aws mongo)
+fi
+
+pid_of() { cat "$PID_DIR/$1.pid" 2>/dev/null; }
+
+# running NAME: its recorded process is alive and still the one we started (pids get reused).
+running() {
+  local pid; pid=$(pid_of "$1") || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  local expected; expected=$(cat "$PID_DIR/$1.cmd" 2>/dev/null) || return 1
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$expected"
+}
+
+admin_token() { cut -d, -f1 "$PKI_DIR/tokens.csv"; }
+
+# healthy NAME: the component answers its health check.
+healthy() {
+  case $1 in
+    etcd) curl -fsS "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"' ;;
+    kube-apiserver) curl -fsS --cacert "$PKI_DIR/ca.crt" -H "Authorization: Bearer $(admin_token)" \
+      "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null 2>&1 ;;
+    kube-controller-manager) curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz" >/dev/null 2>&1 ;;
+    kube-scheduler) curl -fsSk "https://127.0.0.1:$SCHEDULER_PORT/healthz" >/dev/null 2>&1 ;;
+    kwok) curl -fsS "http://127.0.0.1:$KWOK_PORT/healthz" >/dev/null 2>&1 ;;
+    aws) curl -fsS "http://127.0.0.1:$AWS_PORT/moto-api/" >/dev/null 2>&1 ;;
+    mongo) (exec 3<>"/dev/tcp/127.0.0.1/$MONGO_PORT") 2>/dev/null ;;
+  esac
+}
+
+port_of() {
+  case $1 in
+    etcd) echo "$ETCD_PORT" ;; kube-apiserver) echo "$APISERVER_PORT" ;;
+    kube-controller-manager) echo "$KCM_PORT" ;; kube-scheduler) echo "$SCHEDULER_PORT" ;;
+    kwok) echo "$KWOK_PORT" ;; aws) echo "$AWS_PORT" ;; mongo) echo "$MONGO_PORT" ;;
+  esac
+}
+
+version_of() {
+  case $1 in
+    etcd) echo "$ETCD_VERSION" ;;
+    kube-*) echo "$KUBE_VERSION" ;;
+    kwok) echo "$KWOK_VERSION" ;;
+    aws) echo "moto $MOTO_VERSION" ;;
+    mongo) echo "mongo-java-server $MONGO_JAVA_SERVER_VERSION" ;;
+  esac
+}

@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+// Pure logic: no network, no local stack.
+export default defineConfig({
+  test: {
+    include: ['controller/src/**/*.test.ts'],
+    testTimeout: 10_000,
+  },
+});
