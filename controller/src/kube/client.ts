@@ -1,0 +1,122 @@
+// Kubernetes connection: the KubeConfig, typed API clients, and predicates on API errors.
+import * as k8s from '@kubernetes/client-node';
+
+/**
+ * Loads the KubeConfig from KUBECONFIG when set, else the pod's service account when running in
+ * a cluster, else ~/.kube/config. Fails when no cluster is configured.
+ */
+export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): k8s.KubeConfig {
+  const kubeConfig = new k8s.KubeConfig();
+  if (!env.KUBECONFIG && env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
+  else kubeConfig.loadFromDefault();
+  if (!kubeConfig.getCurrentCluster()) {
+    throw new Error('no Kubernetes cluster configured: set KUBECONFIG or run in a cluster');
+  }
+  return kubeConfig;
+}
+
+export interface KubeClients {
+  kubeConfig: k8s.KubeConfig;
+  core: k8s.CoreV1Api;
+  batch: k8s.BatchV1Api;
+  apps: k8s.AppsV1Api;
+  coordination: k8s.CoordinationV1Api;
+  events: k8s.EventsV1Api;
+  customObjects: k8s.CustomObjectsApi;
+  objects: k8s.KubernetesObjectApi;
+}
+
+export function makeClients(kubeConfig: k8s.KubeConfig): KubeClients {
+  return {
+    kubeConfig,
+    core: kubeConfig.makeApiClient(k8s.CoreV1Api),
+    batch: kubeConfig.makeApiClient(k8s.BatchV1Api),
+    apps: kubeConfig.makeApiClient(k8s.AppsV1Api),
+    coordination: kubeConfig.makeApiClient(k8s.CoordinationV1Api),
+    events: kubeConfig.makeApiClient(k8s.EventsV1Api),
+    customObjects: kubeConfig.makeApiClient(k8s.CustomObjectsApi),
+    objects: k8s.KubernetesObjectApi.makeApiClient(kubeConfig),
+  };
+}
+
+/**
+ * Per-request options that abort the request after `ms`. The generated clients have no timeout
+ * of their own, and a request to an unreachable API server can hang far longer than a lease lasts.
+ */
+export function requestTimeout(ms: number): k8s.ConfigurationOptions {
+  const timeout: k8s.ObservableMiddleware = {
+    pre: (request) => {
+      request.setSignal(AbortSignal.timeout(ms));
+      return new k8s.Observable(Promise.resolve(request));
+    },
+    post: (response) => new k8s.Observable(Promise.resolve(response)),
+  };
+  return { middleware: [timeout], middlewareMergeStrategy: 'append' };
+}
+
+/** Options for a JSON merge patch (`application/merge-patch+json`). */
+export function mergePatch(options?: k8s.ConfigurationOptions): k8s.ConfigurationOptions {
+  return k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch, options);
+}
+
+export interface ApiStatus {
+  code: number;
+  /** The Status reason, e.g. Conflict, AlreadyExists, NotFound, Expired. */
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * The HTTP status and Kubernetes Status reason of a failed API call, or undefined when the error
+ * did not come from the API server. Understands the generated clients' ApiException (whose body is
+ * the Status as JSON text) and the `statusCode` errors that Watch reports.
+ */
+export function apiStatus(error: unknown): ApiStatus | undefined {
+  if (error instanceof k8s.ApiException) {
+    const code = (error as k8s.ApiException<unknown>).code;
+    const status = parseStatus((error as k8s.ApiException<unknown>).body);
+    return { code, reason: status?.reason, message: status?.message };
+  }
+  if (error && typeof error === 'object' && 'statusCode' in error && typeof error.statusCode === 'number') {
+    return { code: error.statusCode };
+  }
+  return undefined;
+}
+
+function parseStatus(body: unknown): { reason?: string; message?: string } | undefined {
+  let value = body;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!value || typeof value !== 'object') return undefined;
+  const { reason, message } = value as { reason?: unknown; message?: unknown };
+  return {
+    reason: typeof reason === 'string' ? reason : undefined,
+    message: typeof message === 'string' ? message : undefined,
+  };
+}
+
+export function isNotFound(error: unknown): boolean {
+  return apiStatus(error)?.code === 404;
+}
+
+/** 409 from an update whose resourceVersion is stale: someone else wrote the object first. */
+export function isConflict(error: unknown): boolean {
+  const status = apiStatus(error);
+  return status?.code === 409 && status.reason !== 'AlreadyExists';
+}
+
+/** 409 from a create: an object with that name exists. */
+export function isAlreadyExists(error: unknown): boolean {
+  const status = apiStatus(error);
+  return status?.code === 409 && status.reason === 'AlreadyExists';
+}
+
+/** 410: the resourceVersion (or continue token) is too old; list again. */
+export function isGone(error: unknown): boolean {
+  return apiStatus(error)?.code === 410;
+}

@@ -1,0 +1,32 @@
+// Every reason Sluice writes on a Kubernetes Event, in one place (like KEDA's eventreason.go), so
+// SREs can grep and alert on them. Reasons are CamelCase and stable: changing one breaks alerts.
+// Add new reasons here, grouped by the object they are recorded on.
+export const EventReason = {
+  // Lease
+  /** This replica became the leader. */
+  LeaderElection: 'LeaderElection',
+
+  // QueueBinding
+  /** A dispatcher started receiving from the binding's queue. */
+  DispatcherStarted: 'DispatcherStarted',
+  /** Receiving from SQS failed; the dispatcher backs off and retries. */
+  ReceiveFailed: 'ReceiveFailed',
+  /** The binding's routes or dedupe key are not valid CEL. */
+  InvalidExpression: 'InvalidExpression',
+  /** The binding's credentials Secret is missing or incomplete. */
+  CredentialsUnavailable: 'CredentialsUnavailable',
+  /** A route names a JobType that is missing or invalid; its messages wait in SQS. */
+  JobTypeUnavailable: 'JobTypeUnavailable',
+  /** A message could not run and the binding has no dead-letter queue; it stays in SQS. */
+  NoDeadLetterQueue: 'NoDeadLetterQueue',
+
+  // QueueBinding, JobType, StatusSink
+  /** The spec fails validation; the message says which field and why. */
+  InvalidSpec: 'InvalidSpec',
+
+  // Any reconciled object
+  /** A reconcile failed and will be retried with backoff. */
+  ReconcileError: 'ReconcileError',
+} as const;
+
+export type EventReason = (typeof EventReason)[keyof typeof EventReason];

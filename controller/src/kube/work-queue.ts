@@ -1,0 +1,235 @@
+// A controller work queue with client-go's guarantees: a key waits in the queue at most once, one
+// worker holds a key at a time, and a key added while held is processed once more afterwards.
+// Failed keys come back after a per-key exponential backoff.
+import type { Logger } from 'pino';
+import { type Clock, systemClock } from './clock.ts';
+import { splitKey } from './keys.ts';
+
+/** What a reconcile asks for next. A thrown error means: retry after the key's backoff. */
+export type ReconcileResult =
+  | { readonly outcome: 'done' }
+  | { readonly outcome: 'requeue'; readonly afterMs: number };
+
+export const done: ReconcileResult = Object.freeze({ outcome: 'done' });
+
+/** Reconcile again after `ms`, without counting a failure (e.g. to poll an external system). */
+export function requeueAfter(ms: number): ReconcileResult {
+  return { outcome: 'requeue', afterMs: ms };
+}
+
+export interface ReconcileRequest {
+  key: string;
+  namespace: string | undefined;
+  name: string;
+  /** Failures in a row for this key before this attempt. */
+  retries: number;
+  /** A child logger bound to this key. */
+  logger: Logger;
+}
+
+export type Reconciler = (request: ReconcileRequest) => Promise<ReconcileResult>;
+
+/** Hooks for the controller-runtime workqueue and reconcile metrics; every one is optional. */
+export interface WorkQueueMetrics {
+  depth?(queued: number): void;
+  added?(): void;
+  queueLatency?(seconds: number): void;
+  workDuration?(seconds: number): void;
+  retried?(): void;
+  reconciled?(result: 'success' | 'error' | 'requeue_after'): void;
+}
+
+export interface WorkQueueOptions {
+  /** The controller's name, for logs. */
+  name: string;
+  reconcile: Reconciler;
+  logger: Logger;
+  /** Workers; distinct keys run concurrently up to this many. Default 1. */
+  concurrency?: number;
+  /** First retry delay after a failure; doubles per failure in a row. Default 5 ms (client-go). */
+  baseRetryDelayMs?: number;
+  /** Cap on the retry delay. Default 1000 s (client-go). */
+  maxRetryDelayMs?: number;
+  clock?: Clock;
+  metrics?: WorkQueueMetrics;
+}
+
+export class WorkQueue {
+  readonly #options: Required<Omit<WorkQueueOptions, 'metrics'>> & { metrics: WorkQueueMetrics };
+  readonly #queue: string[] = [];
+  // Keys that need processing: queued, or added again while being processed.
+  readonly #dirty = new Set<string>();
+  readonly #processing = new Map<string, number>();
+  readonly #enqueuedAt = new Map<string, number>();
+  readonly #delayed = new Map<string, { readyAt: number; handle: unknown }>();
+  readonly #failures = new Map<string, number>();
+  readonly #idleWorkers: ((key: string | undefined) => void)[] = [];
+  #workers: Promise<void>[] = [];
+  #shuttingDown = false;
+
+  constructor(options: WorkQueueOptions) {
+    this.#options = {
+      name: options.name,
+      reconcile: options.reconcile,
+      logger: options.logger.child({ controller: options.name }),
+      concurrency: options.concurrency ?? 1,
+      baseRetryDelayMs: options.baseRetryDelayMs ?? 5,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? 1_000_000,
+      clock: options.clock ?? systemClock,
+      metrics: options.metrics ?? {},
+    };
+  }
+
+  /** Starts the workers. */
+  start(): void {
+    if (this.#workers.length > 0 || this.#shuttingDown) return;
+    this.#workers = Array.from({ length: this.#options.concurrency }, () => this.#work());
+  }
+
+  add(key: string): void {
+    if (this.#shuttingDown || this.#dirty.has(key)) return;
+    this.#options.metrics.added?.();
+    this.#dirty.add(key);
+    if (this.#processing.has(key)) return;
+    this.#enqueuedAt.set(key, this.#options.clock.now());
+    this.#queue.push(key);
+    this.#options.metrics.depth?.(this.#queue.length);
+    this.#dispatch();
+  }
+
+  /** Adds the key after `ms`; of several pending delays for one key, the earliest wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.#shuttingDown) return;
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
+    const { clock } = this.#options;
+    const readyAt = clock.now() + ms;
+    const pending = this.#delayed.get(key);
+    if (pending && pending.readyAt <= readyAt) return;
+    if (pending) clock.clearTimeout(pending.handle);
+    const handle = clock.setTimeout(() => {
+      this.#delayed.delete(key);
+      this.add(key);
+    }, ms);
+    this.#delayed.set(key, { readyAt, handle });
+  }
+
+  /** Adds the key after its backoff: base × 2^(failures in a row), capped. */
+  addRateLimited(key: string): void {
+    if (this.#shuttingDown) return;
+    const failures = this.#failures.get(key) ?? 0;
+    this.#failures.set(key, failures + 1);
+    this.#options.metrics.retried?.();
+    this.addAfter(key, this.retryDelayMs(failures));
+  }
+
+  /** The delay before retry number `failures + 1`. */
+  retryDelayMs(failures: number): number {
+    const { baseRetryDelayMs, maxRetryDelayMs } = this.#options;
+    return Math.min(baseRetryDelayMs * 2 ** failures, maxRetryDelayMs);
+  }
+
+  /** Clears the key's failure count, so its next failure retries after the base delay. */
+  forget(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.#failures.get(key) ?? 0;
+  }
+
+  /** Keys waiting for a worker. */
+  len(): number {
+    return this.#queue.length;
+  }
+
+  /** Keys being processed now. */
+  inFlight(): number {
+    return this.#processing.size;
+  }
+
+  /** How long the longest-running reconcile has run, in seconds (0 when idle). */
+  longestRunningSeconds(): number {
+    const now = this.#options.clock.now();
+    let longest = 0;
+    for (const startedAt of this.#processing.values()) longest = Math.max(longest, now - startedAt);
+    return longest / 1000;
+  }
+
+  isShuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /**
+   * Stops taking keys, drops queued and delayed ones (the next leader relists and reconciles them
+   * anyway) and resolves once every reconcile in flight has finished.
+   */
+  async shutDown(): Promise<void> {
+    this.#shuttingDown = true;
+    for (const { handle } of this.#delayed.values()) this.#options.clock.clearTimeout(handle);
+    this.#delayed.clear();
+    this.#queue.length = 0;
+    this.#options.metrics.depth?.(0);
+    for (const idle of this.#idleWorkers.splice(0)) idle(undefined);
+    await Promise.all(this.#workers);
+  }
+
+  #dispatch(): void {
+    while (this.#idleWorkers.length > 0 && this.#queue.length > 0) {
+      const key = this.#queue.shift()!;
+      const now = this.#options.clock.now();
+      this.#dirty.delete(key);
+      this.#processing.set(key, now);
+      this.#options.metrics.depth?.(this.#queue.length);
+      this.#options.metrics.queueLatency?.((now - (this.#enqueuedAt.get(key) ?? now)) / 1000);
+      this.#enqueuedAt.delete(key);
+      this.#idleWorkers.shift()!(key);
+    }
+  }
+
+  #next(): Promise<string | undefined> {
+    if (this.#shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.#idleWorkers.push(resolve);
+      this.#dispatch();
+    });
+  }
+
+  async #work(): Promise<void> {
+    for (let key = await this.#next(); key !== undefined; key = await this.#next()) {
+      await this.#process(key);
+    }
+  }
+
+  async #process(key: string): Promise<void> {
+    const { clock, metrics, reconcile } = this.#options;
+    const startedAt = clock.now();
+    const { namespace, name } = splitKey(key);
+    const logger = this.#options.logger.child({ key });
+    try {
+      const result = await reconcile({ key, namespace, name, retries: this.numRequeues(key), logger });
+      this.forget(key);
+      if (result.outcome === 'requeue') {
+        metrics.reconciled?.('requeue_after');
+        this.addAfter(key, result.afterMs);
+      } else {
+        metrics.reconciled?.('success');
+      }
+    } catch (err) {
+      metrics.reconciled?.('error');
+      logger.error({ err, retries: this.numRequeues(key) }, 'Reconciler error');
+      this.addRateLimited(key);
+    } finally {
+      metrics.workDuration?.((clock.now() - startedAt) / 1000);
+      this.#processing.delete(key);
+      if (this.#dirty.has(key) && !this.#shuttingDown) {
+        this.#enqueuedAt.set(key, clock.now());
+        this.#queue.push(key);
+        metrics.depth?.(this.#queue.length);
+        this.#dispatch();
+      }
+    }
+  }
+}
