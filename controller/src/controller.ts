@@ -1,0 +1,177 @@
+// `sluice controller`: leader-elected; the leader watches QueueBindings, JobTypes and the Jobs it
+// created, runs a dispatcher per binding and records Job outcomes. SIGTERM stops receiving,
+// finishes in-flight creates, releases the lease and exits.
+import * as k8s from '@kubernetes/client-node';
+import type { Server } from 'node:http';
+import { GROUP, VERSION, type JobType, type QueueBinding } from './api/schemas.ts';
+import { kinds } from './api/kinds.ts';
+import { CapacityTracker } from './dispatch/capacity.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY } from './job/labels.ts';
+import { loadKubeConfig, makeClients } from './kube/client.ts';
+import { EventRecorder } from './kube/events.ts';
+import { Informer } from './kube/informer.ts';
+import { LeaderElector } from './kube/leader-election.ts';
+import { keyOf } from './kube/keys.ts';
+import { WorkQueue, type Reconciler } from './kube/work-queue.ts';
+import type { Logger } from './log.ts';
+import { jobIdentity, jobPhase } from './reconcile/job-phase.ts';
+import { jobOutcomeReconciler } from './reconcile/job-outcome.ts';
+import { JobTypeCatalog, jobTypeReconciler } from './reconcile/job-type.ts';
+import { QueueBindingReconciler, type EventSink } from './reconcile/queue-binding.ts';
+import { StatusWriter } from './reconcile/status-writer.ts';
+import { startHealthServer } from './server.ts';
+import { awsClientOptions, makeS3Client, makeSqsClient } from './sqs/client.ts';
+import { s3PayloadStore } from './sqs/payload-store.ts';
+
+export type ControllerOptions = {
+  /** Watch one namespace; all namespaces when undefined. */
+  namespace?: string;
+  leaseNamespace: string;
+  leaseName: string;
+  leaseDurationSeconds: number;
+  identity: string;
+  metricsBindAddress: string;
+  log: Logger;
+};
+
+export async function runController(options: ControllerOptions): Promise<void> {
+  const { log } = options;
+  const kubeConfig = loadKubeConfig();
+  const clients = makeClients(kubeConfig);
+  let leading: Leading | undefined;
+  let shuttingDown = false;
+
+  const server: Server = await startHealthServer({
+    bindAddress: options.metricsBindAddress,
+    // A standby is ready too: it serves /metrics and waits to take over.
+    ready: () => !leading || leading.synced,
+  });
+
+  const elector = new LeaderElector({
+    coordination: clients.coordination,
+    namespace: options.leaseNamespace,
+    name: options.leaseName,
+    identity: options.identity,
+    leaseDurationSeconds: options.leaseDurationSeconds,
+    renewDeadlineSeconds: Math.max(2, Math.floor((options.leaseDurationSeconds * 2) / 3)),
+    retryPeriodSeconds: Math.max(1, Math.floor(options.leaseDurationSeconds / 5)),
+    logger: log,
+  });
+
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'Shutting down: no new receives, finishing in-flight messages');
+    await leading?.stop();
+    await elector.release();
+    server.close();
+    log.info('Stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  await elector.run({
+    onStartedLeading: async () => {
+      log.info({ identity: options.identity }, 'Became the leader');
+      leading = await startLeading(kubeConfig, clients, options);
+    },
+    onStoppedLeading: () => {
+      if (shuttingDown) return;
+      // Another replica may already be dispatching: stop at once rather than risk two leaders.
+      log.error('Lost the lease; exiting so a fresh start rejoins as a standby');
+      process.exit(1);
+    },
+  });
+}
+
+type Leading = { synced: boolean; stop: () => Promise<void> };
+
+async function startLeading(
+  kubeConfig: k8s.KubeConfig,
+  clients: ReturnType<typeof makeClients>,
+  options: ControllerOptions,
+): Promise<Leading> {
+  const { log, namespace } = options;
+  const state: Leading = { synced: false, stop: () => Promise.resolve() };
+  const customPath = (plural: string) =>
+    namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
+  const bindings = new Informer<QueueBinding & k8s.KubernetesObject>({
+    kubeConfig, path: customPath(kinds.QueueBinding.plural), logger: log.child({ informer: 'queuebindings' }),
+  });
+  const jobTypes = new Informer<JobType & k8s.KubernetesObject>({
+    kubeConfig, path: customPath(kinds.JobType.plural), logger: log.child({ informer: 'jobtypes' }),
+  });
+  const jobs = new Informer<k8s.V1Job>({
+    kubeConfig,
+    path: namespace ? `/apis/batch/v1/namespaces/${namespace}/jobs` : '/apis/batch/v1/jobs',
+    labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+    logger: log.child({ informer: 'jobs' }),
+  });
+
+  const recorder = new EventRecorder({ events: clients.events, reportingInstance: options.identity, logger: log });
+  const event: EventSink = (object, type, reason, message) => recorder.record(object, type, reason, message);
+  const status = new StatusWriter(clients.customObjects);
+  const capacity = new CapacityTracker();
+  const catalog = new JobTypeCatalog(jobTypes);
+
+  const queueBindings = new QueueBindingReconciler({
+    core: clients.core,
+    bindings,
+    jobTypes: catalog.lookup,
+    status,
+    event,
+    makeDispatcherDeps: (binding, credentials) => {
+      const aws = awsClientOptions(binding.spec, credentials);
+      return {
+        sqs: makeSqsClient(aws),
+        payloads: s3PayloadStore(makeS3Client(aws)),
+        batch: clients.batch,
+        core: clients.core,
+        jobTypes: catalog.lookup,
+        capacity,
+        log: log.child({ binding: keyOf(binding.metadata.namespace, binding.metadata.name) }),
+        ...(process.env.SLUICE_TEST_CRASH_AFTER_JOB_CREATE === '1' && { afterJobCreated: () => process.kill(process.pid, 'SIGKILL') }),
+      };
+    },
+  });
+
+  const queue = (name: string, reconcile: Reconciler, concurrency = 4) =>
+    new WorkQueue({ name, reconcile, logger: log, concurrency });
+  const bindingQueue = queue('queuebinding', queueBindings.reconcile);
+  const jobTypeQueue = queue('jobtype', jobTypeReconciler({ jobTypes, jobs, catalog, status, event }), 2);
+  const jobQueue = queue('job', jobOutcomeReconciler({ batch: clients.batch, jobs }), 8);
+
+  bindings.onChange((key) => bindingQueue.add(key));
+  jobTypes.onChange((key, object) => {
+    jobTypeQueue.add(key);
+    // Bindings re-check their routes' JobTypes.
+    for (const binding of bindings.list(object.metadata?.namespace)) bindingQueue.add(keyOf(binding.metadata.namespace, binding.metadata.name));
+  });
+  const onJob = (job: k8s.V1Job, deleted: boolean) => {
+    const id = jobIdentity(job);
+    if (deleted || jobPhase(job) !== 'active') capacity.jobFinished(id);
+    else capacity.jobActive(id);
+    if (!deleted) jobQueue.add(keyOf(id.namespace, id.name));
+    if (id.jobType) jobTypeQueue.add(keyOf(id.namespace, id.jobType));
+  };
+  jobs.addHandlers({
+    add: (job) => onJob(job, false),
+    update: (job) => onJob(job, false),
+    delete: (job) => onJob(job, true),
+  });
+
+  for (const informer of [bindings, jobTypes, jobs]) informer.start();
+  await Promise.all([bindings.synced(), jobTypes.synced(), jobs.synced()]);
+  for (const q of [bindingQueue, jobTypeQueue, jobQueue]) q.start();
+  state.synced = true;
+  log.info('Caches synced; reconciling');
+
+  state.stop = async () => {
+    // Queues first, so no reconcile starts a dispatcher while they stop.
+    await Promise.all([bindingQueue.shutDown(), jobTypeQueue.shutDown(), jobQueue.shutDown()]);
+    await queueBindings.stopAll();
+    await Promise.all([bindings, jobTypes, jobs].map((informer) => informer.stop()));
+  };
+  return state;
+}

@@ -1,0 +1,424 @@
+// The dispatcher of one QueueBinding: long-polls SQS within its capacity, decodes and routes each
+// message, creates its Job and only then deletes it. A message is never deleted unless it became a
+// Job or a dead-letter record; anything unexpected leaves it in SQS to be redelivered, and a
+// redelivery collides with its own Job (deterministic name) instead of running twice.
+import * as k8s from '@kubernetes/client-node';
+import {
+  ChangeMessageVisibilityCommand, ReceiveMessageCommand, type Message, type MessageAttributeValue, type SQSClient,
+} from '@aws-sdk/client-sqs';
+import pRetry, { AbortError } from 'p-retry';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobType, QueueBinding } from '../api/schemas.ts';
+import { decodeMessage, DecodeError, type PayloadStore } from '../decode/index.ts';
+import { buildJob, ownedBy, type BuiltJob } from '../job/build-job.ts';
+import { ANNOTATION_DEDUPE_KEY, LABEL_BINDING } from '../job/labels.ts';
+import { isAlreadyExists } from '../kube/client.ts';
+import type { EventReason } from '../kube/event-reasons.ts';
+import type { Logger } from '../log.ts';
+import * as metrics from '../metrics.ts';
+import { celValueToKey, compile, type Compiled, type MessageContext } from '../route/cel.ts';
+import { compileRouter, type Router } from '../route/router.ts';
+import { BatchDeleter } from '../sqs/batch-deleter.ts';
+import { sendToDeadLetter, type DeadLetterReason } from '../sqs/dead-letter.ts';
+import type { CapacityTracker } from './capacity.ts';
+
+/** How long a message waits in SQS before it is offered again when it cannot run yet. */
+const DEFER_AT_CAPACITY_SECONDS = 5;
+const DEFER_JOB_TYPE_UNAVAILABLE_SECONDS = 30;
+/** Without a dead-letter queue a bad message stays in SQS; hide it so it does not spin. */
+const DEFER_UNDELIVERABLE_SECONDS = 300;
+const MAX_RECEIVE_BACKOFF_MS = 30_000;
+
+export type JobTypeLookup = (namespace: string, name: string) => { jobType: JobType } | { problem: string };
+
+export type DispatcherDeps = {
+  sqs: SQSClient;
+  payloads: PayloadStore;
+  batch: k8s.BatchV1Api;
+  core: k8s.CoreV1Api;
+  jobTypes: JobTypeLookup;
+  capacity: CapacityTracker;
+  log: Logger;
+  /** Something an SRE should see on the QueueBinding (the caller turns it into an Event). */
+  onWarning?: (reason: EventReason, message: string) => void;
+  now?: () => number;
+  /** Test hook: runs after a Job exists and before its message is deleted (crash-recovery tests). */
+  afterJobCreated?: () => void;
+};
+
+export type BindingStats = {
+  received: number;
+  dispatched: number;
+  deadLettered: number;
+  deferred: number;
+  lastReceiveTime?: Date;
+  /** Set while receiving fails; cleared by the next successful receive. */
+  receiveError?: string;
+  /** Set when a message needed a dead-letter queue the binding does not have. */
+  missingDeadLetterQueue?: boolean;
+};
+
+type CompiledBinding = { router: Router; dedupe?: Compiled };
+
+/** Compiles routes and the dedupe expression; throws with a message fit for a status condition. */
+export function compileBinding(binding: QueueBinding): CompiledBinding {
+  const router = compileRouter(binding.spec.routes);
+  if (!binding.spec.dedupeKey) return { router };
+  try {
+    return { router, dedupe: compile(binding.spec.dedupeKey) };
+  } catch (error) {
+    throw new Error(`dedupeKey: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export class BindingDispatcher {
+  readonly stats: BindingStats = { received: 0, dispatched: 0, deadLettered: 0, deferred: 0 };
+  #binding: QueueBinding;
+  #compiled: CompiledBinding;
+  readonly #deps: DispatcherDeps;
+  readonly #deleter: BatchDeleter;
+  readonly #abort = new AbortController();
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Messages received and not yet holding a JobType slot: they may still need one. */
+  #unrouted = 0;
+  #loop: Promise<void> | undefined;
+
+  constructor(binding: QueueBinding, compiled: CompiledBinding, deps: DispatcherDeps) {
+    this.#binding = binding;
+    this.#compiled = compiled;
+    this.#deps = deps;
+    this.#deleter = new BatchDeleter(deps.sqs, binding.spec.queueUrl);
+    metrics.initBindingMetrics(this.#namespace, this.#name);
+  }
+
+  get #namespace() { return this.#binding.metadata.namespace; }
+  get #name() { return this.#binding.metadata.name; }
+  get #labels() { return { namespace: this.#namespace, binding: this.#name }; }
+
+  /** A new generation of the same binding with the same queue (the caller restarts on queue changes). */
+  update(binding: QueueBinding, compiled: CompiledBinding): void {
+    this.#binding = binding;
+    this.#compiled = compiled;
+  }
+
+  start(): void {
+    this.#loop ??= this.#receiveLoop();
+  }
+
+  /** Stops receiving, lets in-flight messages finish (Job created, message deleted), flushes deletes. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#loop;
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#deleter.drain();
+  }
+
+  async #receiveLoop(): Promise<void> {
+    const { capacity } = this.#deps;
+    const signal = this.#abort.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      const spec = this.#binding.spec;
+      if (spec.suspend) {
+        await sleep(1000, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      const want = Math.min(
+        spec.receive.maxMessages,
+        capacity.freeForBinding(this.#namespace, this.#name, spec.maxInFlight),
+        this.#jobTypeHeadroom() - this.#unrouted,
+      );
+      if (want <= 0) {
+        await capacity.waitForChange(1000, signal);
+        continue;
+      }
+      capacity.reserveBinding(this.#namespace, this.#name, want);
+      let messages: Message[];
+      try {
+        const received = await this.#deps.sqs.send(new ReceiveMessageCommand({
+          QueueUrl: spec.queueUrl,
+          MaxNumberOfMessages: want,
+          WaitTimeSeconds: spec.receive.waitTimeSeconds,
+          VisibilityTimeout: spec.receive.visibilityTimeoutSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }), { abortSignal: signal });
+        messages = received.Messages ?? [];
+        failures = 0;
+        delete this.stats.receiveError;
+      } catch (error) {
+        capacity.releaseBinding(this.#namespace, this.#name, want);
+        if (signal.aborted) break;
+        failures += 1;
+        this.stats.receiveError = (error as Error).message;
+        metrics.sqsErrors.inc({ ...this.#labels, operation: 'receive' });
+        const backoff = Math.min(MAX_RECEIVE_BACKOFF_MS, 500 * 2 ** Math.min(failures, 8)) * (0.5 + Math.random() / 2);
+        this.#deps.log.warn({ err: error, backoffMs: Math.round(backoff) }, 'Receive failed; backing off');
+        await sleep(backoff, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      capacity.releaseBinding(this.#namespace, this.#name, want - messages.length);
+      if (messages.length === 0) continue;
+      this.stats.received += messages.length;
+      this.stats.lastReceiveTime = new Date(this.#now());
+      metrics.messagesReceived.inc(this.#labels, messages.length);
+      this.#unrouted += messages.length;
+      for (const message of messages) {
+        const handled: Promise<void> = this.#handle(message).finally(() => {
+          capacity.releaseBinding(this.#namespace, this.#name, 1);
+          this.#inFlight.delete(handled);
+        });
+        this.#inFlight.add(handled);
+      }
+    }
+  }
+
+  /** Free slots summed over the JobTypes the routes name; missing types have none. */
+  #jobTypeHeadroom(): number {
+    let headroom = 0;
+    for (const name of new Set(this.#binding.spec.routes.map((r) => r.jobType))) {
+      const found = this.#deps.jobTypes(this.#namespace, name);
+      if (!('jobType' in found)) continue;
+      headroom += Math.max(0, this.#deps.capacity.freeForType(this.#namespace, name, found.jobType.spec.maxConcurrency));
+    }
+    return headroom;
+  }
+
+  async #handle(message: Message): Promise<void> {
+    const log = this.#deps.log.child({ messageId: message.MessageId });
+    const heartbeat = this.#keepInvisible(message, log);
+    let routed = false;
+    let reservedType: string | undefined;
+    const markRouted = () => {
+      if (!routed) this.#unrouted -= 1;
+      routed = true;
+    };
+    try {
+      const spec = this.#binding.spec;
+      let decoded;
+      try {
+        decoded = await decodeMessage(
+          { body: message.Body ?? '', messageAttributes: message.MessageAttributes ?? {} },
+          spec.message,
+          this.#deps.payloads,
+        );
+      } catch (error) {
+        // A payload S3 could not serve right now is not the message's fault: leave it for redelivery.
+        if (error instanceof DecodeError && !error.retryable) return await this.#deadLetter(message, error.reason, error.message, log);
+        throw error;
+      }
+      const context: MessageContext = {
+        body: decoded.body,
+        attributes: message.Attributes ?? {},
+        messageAttributes: attributeValues(message.MessageAttributes),
+        envelope: decoded.envelope,
+      };
+      const decision = this.#compiled.router(context);
+      if (!decision.matched) return await this.#deadLetter(message, decision.reason, decision.message, log);
+
+      let dedupeKey = message.MessageId ?? '';
+      if (this.#compiled.dedupe) {
+        const result = this.#compiled.dedupe(context);
+        const key = 'value' in result ? celValueToKey(result.value) : undefined;
+        if (!key) {
+          const why = 'error' in result ? result.error : 'it did not return a string or number';
+          return await this.#deadLetter(message, 'DedupeKeyFailed', `dedupeKey ${spec.dedupeKey ?? ''}: ${why}`, log);
+        }
+        dedupeKey = key;
+      }
+
+      const found = this.#deps.jobTypes(this.#namespace, decision.jobType);
+      if (!('jobType' in found)) {
+        this.#deps.onWarning?.('JobTypeUnavailable', `route ${decision.route}: ${found.problem}`);
+        return await this.#defer(message, 'JobTypeUnavailable', DEFER_JOB_TYPE_UNAVAILABLE_SECONDS, log);
+      }
+      const { jobType } = found;
+      if (!this.#deps.capacity.tryReserveType(this.#namespace, decision.jobType, jobType.spec.maxConcurrency)) {
+        markRouted();
+        return await this.#defer(message, 'JobTypeAtCapacity', DEFER_AT_CAPACITY_SECONDS, log);
+      }
+      reservedType = decision.jobType;
+      markRouted();
+
+      const sentTimestamp = Number(message.Attributes?.SentTimestamp) || undefined;
+      const built = buildJob({
+        namespace: this.#namespace,
+        binding: this.#name,
+        queueUrl: spec.queueUrl,
+        route: decision.route,
+        messageId: message.MessageId ?? '',
+        dedupeKey,
+        sentTimestamp,
+        payload: { raw: decoded.raw, format: decoded.format, bytes: decoded.bytes },
+      }, jobType);
+      const created = await this.#createJob(built, log);
+      if ('rejected' in created) return await this.#deadLetter(message, created.reason, created.rejected, log);
+
+      this.#deps.capacity.jobActive({
+        namespace: this.#namespace, name: built.job.metadata!.name!, binding: this.#name, jobType: decision.jobType,
+      });
+      if (sentTimestamp) metrics.messageToJobSeconds.observe(this.#labels, (this.#now() - sentTimestamp) / 1000);
+      this.#deps.afterJobCreated?.();
+      await this.#delete(message);
+      this.stats.dispatched += 1;
+      metrics.messagesDispatched.inc({ ...this.#labels, job_type: decision.jobType });
+      log.debug({ job: built.job.metadata!.name, jobType: decision.jobType, created: created.created }, 'Dispatched message');
+    } catch (error) {
+      // Left in SQS: it reappears after the visibility timeout and collides with its own Job if one exists.
+      log.error({ err: error }, 'Message handling failed; leaving it for redelivery');
+    } finally {
+      heartbeat.stop();
+      markRouted();
+      if (reservedType) this.#deps.capacity.releaseType(this.#namespace, reservedType);
+    }
+  }
+
+  /**
+   * Creates the Job (and its payload Secret), retrying transient API errors. AlreadyExists is success
+   * when the Job is ours; an object the API server rejects is returned as a rejection.
+   */
+  async #createJob(built: BuiltJob, log: Logger): Promise<{ created: boolean } | { rejected: string; reason: DeadLetterReason }> {
+    const { batch, core } = this.#deps;
+    const namespace = this.#namespace;
+    const name = built.job.metadata!.name!;
+    try {
+      return await pRetry(async () => {
+        let job: k8s.V1Job;
+        let created = true;
+        try {
+          job = await batch.createNamespacedJob({ namespace, body: built.job });
+        } catch (error) {
+          if (!isAlreadyExists(error)) throw classify(error);
+          created = false;
+          job = await batch.readNamespacedJob({ namespace, name });
+          const ours = job.metadata?.labels?.[LABEL_BINDING] === this.#name
+            && job.metadata?.annotations?.[ANNOTATION_DEDUPE_KEY] === built.job.metadata?.annotations?.[ANNOTATION_DEDUPE_KEY];
+          if (!ours) throw new AbortError(new Rejection('JobNameCollision', `Job ${name} exists and belongs to another message`));
+        }
+        if (built.secret) {
+          try {
+            await core.createNamespacedSecret({ namespace, body: { ...built.secret, metadata: { ...built.secret.metadata, ownerReferences: ownedBy(job) } } });
+          } catch (error) {
+            if (!isAlreadyExists(error)) throw classify(error);
+          }
+        }
+        return { created };
+      }, {
+        retries: 8,
+        minTimeout: 200,
+        maxTimeout: 5_000,
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          metrics.jobCreateErrors.inc(this.#labels);
+          log.warn({ err: error, attempt: attemptNumber, job: name }, 'Creating the Job failed; retrying');
+        },
+      });
+    } catch (error) {
+      if (error instanceof Rejection) return { rejected: error.message, reason: error.reason };
+      throw error;
+    }
+  }
+
+  async #deadLetter(message: Message, reason: DeadLetterReason, detail: string, log: Logger): Promise<void> {
+    const spec = this.#binding.spec;
+    if (!spec.deadLetter) {
+      this.stats.missingDeadLetterQueue = true;
+      this.#deps.onWarning?.('NoDeadLetterQueue', `message ${message.MessageId ?? ''} cannot run (${reason}: ${detail}) and the binding has no deadLetter queue; it stays in SQS for the queue's redrive policy`);
+      log.warn({ reason, detail }, 'Message cannot run and there is no dead-letter queue; leaving it in SQS');
+      return this.#defer(message, 'NoDeadLetterQueue', DEFER_UNDELIVERABLE_SECONDS, log);
+    }
+    try {
+      await sendToDeadLetter(this.#deps.sqs, spec.deadLetter.queueUrl, message, {
+        reason, detail, binding: this.#name, sourceQueueUrl: spec.queueUrl,
+      });
+    } catch (error) {
+      metrics.sqsErrors.inc({ ...this.#labels, operation: 'deadLetter' });
+      throw error;
+    }
+    await this.#delete(message);
+    this.stats.deadLettered += 1;
+    metrics.messagesDeadLettered.inc({ ...this.#labels, reason });
+    log.warn({ reason, detail }, 'Dead-lettered message');
+  }
+
+  async #defer(message: Message, reason: string, seconds: number, log: Logger): Promise<void> {
+    this.stats.deferred += 1;
+    metrics.messagesDeferred.inc({ ...this.#labels, reason });
+    log.debug({ reason, seconds }, 'Returning message to SQS for later');
+    await this.#changeVisibility(message, seconds).catch((error: unknown) => {
+      log.warn({ err: error }, 'Could not return the message early; it reappears after its visibility timeout');
+    });
+  }
+
+  async #delete(message: Message): Promise<void> {
+    try {
+      await this.#deleter.delete(message.ReceiptHandle!);
+    } catch (error) {
+      // Its Job or dead-letter record exists: a redelivery collides and is deleted then.
+      metrics.sqsErrors.inc({ ...this.#labels, operation: 'delete' });
+      this.#deps.log.warn({ err: error, messageId: message.MessageId }, 'Delete failed; the message will be redelivered and collide');
+    }
+  }
+
+  #changeVisibility(message: Message, seconds: number): Promise<unknown> {
+    return this.#deps.sqs.send(new ChangeMessageVisibilityCommand({
+      QueueUrl: this.#binding.spec.queueUrl,
+      ReceiptHandle: message.ReceiptHandle!,
+      VisibilityTimeout: seconds,
+    })).catch((error: unknown) => {
+      metrics.sqsErrors.inc({ ...this.#labels, operation: 'changeVisibility' });
+      throw error;
+    });
+  }
+
+  /** Extends the visibility timeout while a message is being handled (slow creates, API retries). */
+  #keepInvisible(message: Message, log: Logger): { stop: () => void } {
+    const seconds = this.#binding.spec.receive.visibilityTimeoutSeconds;
+    const timer = setInterval(() => {
+      this.#changeVisibility(message, seconds).catch((error: unknown) => log.warn({ err: error }, 'Could not extend visibility'));
+    }, (seconds * 1000) / 2);
+    return { stop: () => clearInterval(timer) };
+  }
+
+  #now(): number {
+    return this.#deps.now?.() ?? Date.now();
+  }
+}
+
+class Rejection extends Error {
+  readonly reason: DeadLetterReason;
+  constructor(reason: DeadLetterReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** Invalid objects are the message's (or its JobType's) fault and will not improve; the rest may. */
+function classify(error: unknown): Error {
+  if (error instanceof k8s.ApiException && (error.code === 400 || error.code === 422)) {
+    return new AbortError(new Rejection('JobRejected', `the API server rejected the Job: ${apiMessage(error)}`));
+  }
+  return error as Error;
+}
+
+function apiMessage(error: k8s.ApiException<unknown>): string {
+  const body = typeof error.body === 'string' ? safeJson(error.body) : error.body;
+  const message = (body as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : error.message;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function attributeValues(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string | Uint8Array> {
+  const values: Record<string, string | Uint8Array> = {};
+  for (const [name, attribute] of Object.entries(attributes ?? {})) {
+    const value = attribute.StringValue ?? attribute.BinaryValue;
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}

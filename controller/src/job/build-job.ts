@@ -1,0 +1,182 @@
+// Turns one routed message and its JobType into the Job (and, for large or sensitive payloads, the
+// Secret) that runs it. Pure: the dispatcher creates what this returns.
+import type * as k8s from '@kubernetes/client-node';
+import type { JobType } from '../api/schemas.ts';
+import {
+  ANNOTATION_DEDUPE_KEY, ANNOTATION_PAYLOAD, ANNOTATION_QUEUE_URL, ANNOTATION_ROUTE, ANNOTATION_SENT_AT,
+  FINALIZER_OUTCOME, LABEL_BINDING, LABEL_JOB_TYPE, LABEL_MANAGED_BY, LABEL_MESSAGE_ID, MANAGED_BY,
+} from './labels.ts';
+import { jobName, labelValue } from './naming.ts';
+
+/** Payloads above this ride in a Secret: pod annotations share a 256 KiB budget. */
+export const ANNOTATION_PAYLOAD_MAX_BYTES = 64 * 1024;
+export const CONTAINER_NAME = 'job';
+const PAYLOAD_VOLUME = 'sluice-payload';
+const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
+
+export type JobRequest = {
+  namespace: string;
+  binding: string;
+  queueUrl: string;
+  route: string;
+  messageId: string;
+  dedupeKey: string;
+  /** SQS SentTimestamp (ms since epoch), kept for latency measurements. */
+  sentTimestamp?: number;
+  payload: { raw: string; format: string; bytes: number };
+};
+
+export type BuiltJob = { job: k8s.V1Job; secret?: k8s.V1Secret };
+
+export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
+  const spec = jobType.spec;
+  const name = jobName(request.namespace, request.binding, request.dedupeKey);
+  const { payload } = spec;
+  const payloadPath = `${payload.mountPath.replace(/\/$/, '')}/${payload.fileName}`;
+  const viaSecret = payload.sensitive || request.payload.bytes > ANNOTATION_PAYLOAD_MAX_BYTES;
+  const inEnv = !payload.sensitive && request.payload.bytes <= payload.envMaxBytes;
+
+  const labels = {
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_BINDING]: request.binding,
+    [LABEL_JOB_TYPE]: jobType.metadata.name,
+    [LABEL_MESSAGE_ID]: labelValue(request.messageId),
+  };
+  const annotations: Record<string, string> = {
+    [ANNOTATION_DEDUPE_KEY]: request.dedupeKey,
+    [ANNOTATION_ROUTE]: request.route,
+    [ANNOTATION_QUEUE_URL]: request.queueUrl,
+  };
+  if (request.sentTimestamp !== undefined) annotations[ANNOTATION_SENT_AT] = new Date(request.sentTimestamp).toISOString();
+
+  const podAnnotations: Record<string, string> = { ...spec.podTemplate?.metadata?.annotations };
+  if (!viaSecret) podAnnotations[ANNOTATION_PAYLOAD] = request.payload.raw;
+
+  const env: k8s.V1EnvVar[] = [
+    { name: 'SLUICE_PAYLOAD_FILE', value: payloadPath },
+    { name: 'SLUICE_PAYLOAD_FORMAT', value: request.payload.format },
+    { name: 'SLUICE_MESSAGE_ID', value: request.messageId },
+    { name: 'SLUICE_DEDUPE_KEY', value: request.dedupeKey },
+    { name: 'SLUICE_BINDING', value: request.binding },
+    { name: 'SLUICE_JOB_TYPE', value: jobType.metadata.name },
+    { name: 'SLUICE_JOB_NAME', value: name },
+  ];
+  if (inEnv) env.push({ name: 'SLUICE_PAYLOAD', value: request.payload.raw });
+  env.push(...((spec.env ?? []) as unknown as k8s.V1EnvVar[]));
+
+  const limits: Record<string, string> = stringValues(spec.resources?.limits);
+  const nodeSelector: Record<string, string> = { ...spec.nodeSelector };
+  let tolerations = (spec.tolerations ?? []) as k8s.V1Toleration[];
+  if (spec.gpu) {
+    limits[spec.gpu.resourceName] = String(spec.gpu.count);
+    Object.assign(nodeSelector, spec.gpu.nodeSelector);
+    const gpuTolerations = (spec.gpu.tolerations as k8s.V1Toleration[] | undefined) ?? [
+      { key: spec.gpu.resourceName, operator: 'Exists', effect: 'NoSchedule' },
+    ];
+    tolerations = [...tolerations, ...gpuTolerations];
+  }
+
+  const payloadVolume: k8s.V1Volume = viaSecret
+    ? { name: PAYLOAD_VOLUME, secret: { secretName: name, items: [{ key: 'payload', path: payload.fileName }] } }
+    : {
+        name: PAYLOAD_VOLUME,
+        downwardAPI: {
+          items: [{ path: payload.fileName, fieldRef: { fieldPath: `metadata.annotations['${ANNOTATION_PAYLOAD}']` } }],
+        },
+      };
+
+  // podTemplate.spec is the base; the fields Sluice generates are set on top of it.
+  const base = (spec.podTemplate?.spec ?? {}) as unknown as k8s.V1PodSpec;
+  const container: k8s.V1Container = {
+    name: CONTAINER_NAME,
+    image: spec.image,
+    command: spec.command,
+    args: spec.args,
+    env,
+    resources: {
+      requests: stringValues(spec.resources?.requests),
+      limits,
+    },
+    volumeMounts: [{ name: PAYLOAD_VOLUME, mountPath: payload.mountPath, readOnly: true }],
+    // On failure the last log lines become the termination message, which outcomes report.
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+  const podSpec: k8s.V1PodSpec = {
+    ...base,
+    restartPolicy: 'Never', // podFailurePolicy requires it; retries are the Job's backoffLimit
+    containers: [container, ...(base.containers ?? [])],
+    volumes: [...(base.volumes ?? []), payloadVolume],
+  };
+  if (Object.keys(nodeSelector).length > 0) podSpec.nodeSelector = { ...base.nodeSelector, ...nodeSelector };
+  if (tolerations.length > 0) podSpec.tolerations = [...(base.tolerations ?? []), ...tolerations];
+  if (spec.serviceAccountName) podSpec.serviceAccountName = spec.serviceAccountName;
+
+  const podFailurePolicy: k8s.V1PodFailurePolicy = {
+    rules: [
+      // Evictions and preemptions are the cluster's doing, not the job's: do not count them.
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    ],
+  };
+  if (spec.retries.nonRetryableExitCodes?.length) {
+    podFailurePolicy.rules.push({
+      action: 'FailJob',
+      onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: spec.retries.nonRetryableExitCodes },
+    });
+  }
+
+  const jobLabels: Record<string, string> = { ...labels };
+  if (spec.kueue) jobLabels[KUEUE_QUEUE_LABEL] = spec.kueue.queueName;
+
+  const job: k8s.V1Job = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      namespace: request.namespace,
+      labels: jobLabels,
+      annotations,
+      finalizers: [FINALIZER_OUTCOME],
+    },
+    spec: {
+      backoffLimit: spec.retries.backoffLimit,
+      podFailurePolicy,
+      activeDeadlineSeconds: spec.activeDeadlineSeconds,
+      ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished,
+      // Kueue admits suspended Jobs; without it they start at once.
+      suspend: spec.kueue ? true : undefined,
+      template: {
+        metadata: {
+          labels: { ...spec.podTemplate?.metadata?.labels, ...labels },
+          annotations: podAnnotations,
+        },
+        spec: podSpec,
+      },
+    },
+  };
+
+  if (!viaSecret) return { job };
+  const secret: k8s.V1Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: request.namespace, labels },
+    type: 'Opaque',
+    stringData: { payload: request.payload.raw },
+  };
+  return { job, secret };
+}
+
+/** The Secret's owner is the Job, so garbage collection removes it with the Job. */
+export function ownedBy(job: k8s.V1Job): k8s.V1OwnerReference[] {
+  return [{
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    name: job.metadata!.name!,
+    uid: job.metadata!.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  }];
+}
+
+function stringValues(record: Record<string, string | number> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(record ?? {}).map(([k, v]) => [k, String(v)]));
+}

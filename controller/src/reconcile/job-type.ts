@@ -1,0 +1,84 @@
+// JobTypes: the validated spec the dispatcher uses, and a status with the Ready condition and the
+// counts of this type's Jobs that still exist (finished Jobs leave after ttlSecondsAfterFinished).
+import type * as k8s from '@kubernetes/client-node';
+import { API_VERSION, type JobType, type JobTypeStatus } from '../api/schemas.ts';
+import { parseSpec } from '../api/validate.ts';
+import type { JobTypeLookup } from '../dispatch/dispatcher.ts';
+import { LABEL_JOB_TYPE } from '../job/labels.ts';
+import { setCondition } from '../kube/conditions.ts';
+import { EventReason as reasons } from '../kube/event-reasons.ts';
+import { done, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
+import type { ObjectCache } from './cache.ts';
+import { failureReason, jobPhase } from './job-phase.ts';
+import type { EventSink } from './queue-binding.ts';
+import type { StatusWriter } from './status-writer.ts';
+
+/** Parses each JobType once per resourceVersion; the dispatcher asks for every message. */
+export class JobTypeCatalog {
+  readonly #cache: ObjectCache<JobType>;
+  readonly #parsed = new Map<string, { version: string; result: ReturnType<JobTypeLookup> }>();
+
+  constructor(cache: ObjectCache<JobType>) {
+    this.#cache = cache;
+  }
+
+  readonly lookup: JobTypeLookup = (namespace, name) => {
+    const stored = this.#cache.get(namespace, name);
+    if (!stored) return { problem: `JobType ${name} not found` };
+    const key = `${namespace}/${name}`;
+    const version = `${stored.metadata.uid ?? ''}/${stored.metadata.resourceVersion ?? ''}`;
+    const memo = this.#parsed.get(key);
+    if (memo?.version === version) return memo.result;
+    const parsed = parseSpec('JobType', stored.spec);
+    const result: ReturnType<JobTypeLookup> = parsed.success
+      ? { jobType: { ...stored, spec: parsed.spec } }
+      : { problem: `JobType ${name} is invalid: ${parsed.message}` };
+    this.#parsed.set(key, { version, result });
+    return result;
+  };
+}
+
+export type JobTypeDeps = {
+  jobTypes: ObjectCache<JobType>;
+  jobs: ObjectCache<k8s.V1Job>;
+  catalog: JobTypeCatalog;
+  status: StatusWriter;
+  event: EventSink;
+  now?: () => Date;
+};
+
+export function jobTypeReconciler(deps: JobTypeDeps) {
+  return async ({ namespace, name }: ReconcileRequest): Promise<ReconcileResult> => {
+    const stored = deps.jobTypes.get(namespace!, name);
+    if (!stored) return done;
+    const found = deps.catalog.lookup(namespace!, name);
+    const now = deps.now?.() ?? new Date();
+    const ready = 'jobType' in found
+      ? { type: 'Ready', status: 'True' as const, reason: 'Valid', message: 'usable by routes' }
+      : { type: 'Ready', status: 'False' as const, reason: reasons.InvalidSpec, message: found.problem };
+    if (!('jobType' in found) && stored.status?.conditions?.find((c) => c.type === 'Ready')?.message !== found.problem) {
+      deps.event(stored, 'Warning', reasons.InvalidSpec, found.problem);
+    }
+
+    const counts = { active: 0, succeeded: 0, failed: 0 };
+    let lastFailure: { time: number; reason: string } | undefined;
+    for (const job of deps.jobs.list(namespace)) {
+      if (job.metadata?.labels?.[LABEL_JOB_TYPE] !== name) continue;
+      const phase = jobPhase(job);
+      counts[phase] += 1;
+      if (phase === 'failed') {
+        const time = Date.parse(String(job.status?.completionTime ?? job.metadata?.creationTimestamp ?? 0));
+        if (!lastFailure || time > lastFailure.time) lastFailure = { time, reason: failureReason(job) ?? 'Failed' };
+      }
+    }
+    const status: JobTypeStatus = {
+      ...stored.status,
+      observedGeneration: stored.metadata.generation,
+      conditions: setCondition(stored.status?.conditions, { ...ready, observedGeneration: stored.metadata.generation }, now),
+      ...counts,
+      ...(lastFailure && { lastFailureReason: lastFailure.reason }),
+    };
+    await deps.status.write({ apiVersion: API_VERSION, kind: 'JobType', namespace: namespace!, name }, stored.status, status);
+    return done;
+  };
+}

@@ -1,0 +1,212 @@
+// QueueBinding reconcile: validates the spec, keeps one dispatcher running per valid binding (a
+// new one when the queue or its credentials change), and writes status — conditions, counters and
+// queue depth — every few seconds, and only when something changed.
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type * as k8s from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { API_VERSION, type QueueBinding, type QueueBindingStatus } from '../api/schemas.ts';
+import { parseSpec } from '../api/validate.ts';
+import { BindingDispatcher, compileBinding, type DispatcherDeps, type JobTypeLookup } from '../dispatch/dispatcher.ts';
+import { isNotFound } from '../kube/client.ts';
+import { setCondition, type Condition, type ConditionUpdate } from '../kube/conditions.ts';
+import { EventReason as reasons, type EventReason } from '../kube/event-reasons.ts';
+import { done, requeueAfter, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
+import type { AwsCredentials } from '../sqs/client.ts';
+import type { ObjectCache } from './cache.ts';
+import type { StatusWriter } from './status-writer.ts';
+
+export const STATUS_INTERVAL_MS = 5_000;
+
+export type EventSink = (object: k8s.KubernetesObject, type: 'Normal' | 'Warning', reason: EventReason, message: string) => void;
+
+export type QueueBindingDeps = {
+  core: k8s.CoreV1Api;
+  bindings: ObjectCache<QueueBinding>;
+  jobTypes: JobTypeLookup;
+  status: StatusWriter;
+  event: EventSink;
+  /** Builds the dispatcher's clients for a binding's region, endpoint and credentials. */
+  makeDispatcherDeps: (binding: QueueBinding, credentials: AwsCredentials | undefined) => Omit<DispatcherDeps, 'onWarning'>;
+  now?: () => Date;
+};
+
+type Running = { dispatcher: BindingDispatcher; fingerprint: string; sqs: SQSClient };
+
+export class QueueBindingReconciler {
+  readonly #deps: QueueBindingDeps;
+  readonly #running = new Map<string, Running>();
+
+  constructor(deps: QueueBindingDeps) {
+    this.#deps = deps;
+  }
+
+  readonly reconcile = async ({ key, namespace, name, logger }: ReconcileRequest): Promise<ReconcileResult> => {
+    const stored = this.#deps.bindings.get(namespace!, name);
+    if (!stored) {
+      await this.#stop(key);
+      return done;
+    }
+    const generation = stored.metadata.generation;
+    const conditions = (updates: ConditionUpdate[]) =>
+      updates.reduce<Condition[]>((list, update) => setCondition(list, { observedGeneration: generation, ...update }, this.#now()), stored.status?.conditions ?? []);
+    const fail = async (reason: EventReason, message: string, result: ReconcileResult = done) => {
+      await this.#stop(key);
+      await this.#writeStatus(stored, {
+        conditions: conditions([
+          { type: 'Ready', status: 'False', reason, message },
+          { type: 'Polling', status: 'False', reason: 'NotRunning', message: 'the binding is not Ready' },
+        ]),
+      });
+      this.#deps.event(stored, 'Warning', reason, message);
+      return result;
+    };
+
+    const parsed = parseSpec('QueueBinding', stored.spec);
+    if (!parsed.success) return fail(reasons.InvalidSpec, parsed.message);
+    const binding: QueueBinding = { ...stored, spec: parsed.spec };
+    let compiled;
+    try {
+      compiled = compileBinding(binding);
+    } catch (error) {
+      return fail(reasons.InvalidExpression, (error as Error).message);
+    }
+
+    let credentials: { value?: AwsCredentials; version: string };
+    try {
+      credentials = await this.#credentials(binding);
+    } catch (error) {
+      return fail(reasons.CredentialsUnavailable, (error as Error).message, requeueAfter(30_000));
+    }
+
+    const fingerprint = hash([binding.spec.queueUrl, binding.spec.region, binding.spec.endpoint, credentials.version]);
+    let running = this.#running.get(key);
+    if (running && running.fingerprint !== fingerprint) {
+      logger.info('Queue or credentials changed; restarting the dispatcher');
+      await this.#stop(key);
+      running = undefined;
+    }
+    if (running) {
+      running.dispatcher.update(binding, compiled);
+    } else {
+      const deps = this.#deps.makeDispatcherDeps(binding, credentials.value);
+      const dispatcher = new BindingDispatcher(binding, compiled, {
+        ...deps,
+        log: logger,
+        onWarning: (reason, message) => this.#deps.event(stored, 'Warning', reason, message),
+      });
+      // Counters continue from what status already shows, across restarts and failovers.
+      Object.assign(dispatcher.stats, {
+        received: stored.status?.received ?? 0,
+        dispatched: stored.status?.dispatched ?? 0,
+        deadLettered: stored.status?.deadLettered ?? 0,
+      });
+      dispatcher.start();
+      running = { dispatcher, fingerprint, sqs: deps.sqs };
+      this.#running.set(key, running);
+      this.#deps.event(stored, 'Normal', reasons.DispatcherStarted, `Receiving from ${binding.spec.queueUrl}`);
+    }
+
+    const { stats } = running.dispatcher;
+    const missingTypes = [...new Set(binding.spec.routes.map((r) => r.jobType))]
+      .map((jobType) => ({ jobType, found: this.#deps.jobTypes(binding.metadata.namespace, jobType) }))
+      .filter(({ found }) => !('jobType' in found))
+      .map(({ jobType, found }) => `${jobType}: ${'problem' in found ? found.problem : ''}`);
+    const ready: ConditionUpdate = missingTypes.length
+      ? { type: 'Ready', status: 'False', reason: reasons.JobTypeUnavailable, message: `messages for these JobTypes wait in SQS: ${missingTypes.join('; ')}` }
+      : { type: 'Ready', status: 'True', reason: 'Dispatching', message: `${binding.spec.routes.length} route(s) to ready JobTypes` };
+    const polling: ConditionUpdate = binding.spec.suspend
+      ? { type: 'Polling', status: 'False', reason: 'Suspended', message: 'spec.suspend is true' }
+      : stats.receiveError
+        ? { type: 'Polling', status: 'False', reason: reasons.ReceiveFailed, message: stats.receiveError }
+        : { type: 'Polling', status: 'True', reason: 'Receiving', message: `long-polling ${binding.spec.queueUrl}` };
+    const deadLetter: ConditionUpdate = binding.spec.deadLetter
+      ? { type: 'DeadLetterQueue', status: 'True', reason: 'Configured', message: binding.spec.deadLetter.queueUrl }
+      : {
+          type: 'DeadLetterQueue',
+          status: 'False',
+          reason: reasons.NoDeadLetterQueue,
+          message: stats.missingDeadLetterQueue
+            ? 'messages that cannot run stay in SQS for the queue\'s own redrive policy; set spec.deadLetter.queueUrl'
+            : 'not configured: messages that cannot run would stay in SQS for the queue\'s own redrive policy',
+        };
+
+    const status: QueueBindingStatus = {
+      conditions: conditions([ready, polling, deadLetter]),
+      received: stats.received,
+      dispatched: stats.dispatched,
+      deadLettered: stats.deadLettered,
+      ...(stats.lastReceiveTime && { lastReceiveTime: stats.lastReceiveTime.toISOString() }),
+      ...(await this.#depth(running.sqs, binding.spec.queueUrl, logger)),
+    };
+    await this.#writeStatus(stored, status);
+    return requeueAfter(STATUS_INTERVAL_MS);
+  };
+
+  /** Stops every dispatcher: no new receives, in-flight messages finish. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#running.keys()].map((key) => this.#stop(key)));
+  }
+
+  async #stop(key: string): Promise<void> {
+    const running = this.#running.get(key);
+    if (!running) return;
+    this.#running.delete(key);
+    await running.dispatcher.stop();
+  }
+
+  async #credentials(binding: QueueBinding): Promise<{ value?: AwsCredentials; version: string }> {
+    const ref = binding.spec.credentials?.secretRef;
+    if (!ref) return { version: 'default-chain' };
+    let secret: k8s.V1Secret;
+    try {
+      secret = await this.#deps.core.readNamespacedSecret({ namespace: binding.metadata.namespace, name: ref.name });
+    } catch (error) {
+      if (isNotFound(error)) throw new Error(`Secret ${ref.name} not found`, { cause: error });
+      throw error;
+    }
+    const read = (key: string | undefined) => (key && secret.data?.[key] ? Buffer.from(secret.data[key], 'base64').toString('utf8') : undefined);
+    const accessKeyId = read(ref.accessKeyIdKey);
+    const secretAccessKey = read(ref.secretAccessKeyKey);
+    if (!accessKeyId || !secretAccessKey) {
+      throw new Error(`Secret ${ref.name} lacks ${accessKeyId ? ref.secretAccessKeyKey : ref.accessKeyIdKey}`);
+    }
+    const sessionToken = read(ref.sessionTokenKey);
+    return {
+      value: { accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }) },
+      version: `${secret.metadata?.uid ?? ''}/${secret.metadata?.resourceVersion ?? ''}`,
+    };
+  }
+
+  async #depth(sqs: SQSClient, queueUrl: string, logger: ReconcileRequest['logger']): Promise<Partial<QueueBindingStatus>> {
+    try {
+      const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }));
+      return {
+        approximateMessages: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+        approximateMessagesNotVisible: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+        approximateMessagesDelayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+      };
+    } catch (error) {
+      logger.warn({ err: error }, 'Could not read queue depth');
+      return {};
+    }
+  }
+
+  async #writeStatus(binding: QueueBinding, status: QueueBindingStatus): Promise<void> {
+    await this.#deps.status.write(
+      { apiVersion: API_VERSION, kind: 'QueueBinding', namespace: binding.metadata.namespace, name: binding.metadata.name },
+      binding.status,
+      { ...binding.status, ...status, observedGeneration: binding.metadata.generation },
+    );
+  }
+
+  #now(): Date {
+    return this.#deps.now?.() ?? new Date();
+  }
+}
+
+function hash(parts: (string | undefined)[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}

@@ -1,0 +1,19 @@
+// Reads SQS Extended Client payloads from S3 for the decoder.
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { PayloadStore } from '../decode/index.ts';
+import { bodyTooLarge } from '../decode/errors.ts';
+
+export function s3PayloadStore(s3: S3Client): PayloadStore {
+  return {
+    async getObject(bucket, key, options) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!object.Body) throw new Error(`s3://${bucket}/${key} has no body`);
+      if (options && (object.ContentLength ?? 0) > options.maxBytes) {
+        // Refuse before downloading it.
+        await object.Body.transformToWebStream().cancel().catch(() => undefined);
+        throw bodyTooLarge('extended-client payload', object.ContentLength ?? 0, options.maxBytes, ` (s3://${bucket}/${key})`);
+      }
+      return object.Body.transformToByteArray();
+    },
+  };
+}

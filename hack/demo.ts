@@ -1,0 +1,135 @@
+// The README's main command, after hack/local-up.sh: installs the CRDs, applies the seed systems
+// from manifests/examples (queues pointed at the local SQS), starts the controller, sends a burst
+// of messages shaped like the seeds' producers and shows the Jobs appearing and finishing.
+// Usage: node hack/demo.ts [--keep]   (--keep leaves the controller running)
+import { CreateQueueCommand, SendMessageCommand, SQSClient, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import * as k8s from '@kubernetes/client-node';
+import { spawn, execFileSync } from 'node:child_process';
+import { openSync, readFileSync, readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+const root = resolve(import.meta.dirname, '..');
+const env = Object.fromEntries(
+  readFileSync(resolve(root, '.local/env'), 'utf8').split('\n')
+    .map((line) => /^export ([A-Z_]+)=(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1]!, m[2]!.replace('$PATH', process.env.PATH ?? '')]),
+);
+Object.assign(process.env, env);
+
+const keep = process.argv.includes('--keep');
+const namespace = 'sluice-demo';
+const kubeConfig = new k8s.KubeConfig();
+kubeConfig.loadFromFile(env.KUBECONFIG!);
+const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
+const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+const batch = kubeConfig.makeApiClient(k8s.BatchV1Api);
+const sqs = new SQSClient({});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const say = (text: string) => console.log(`\n\x1b[1m== ${text}\x1b[0m`);
+
+async function applyObject(object: k8s.KubernetesObject) {
+  await objects.patch(object, undefined, undefined, 'sluice-demo', true, k8s.PatchStrategy.ServerSideApply);
+}
+
+say('Installing the Sluice CRDs');
+for (const file of readdirSync(resolve(root, 'crds')).filter((f) => f.endsWith('.yaml'))) {
+  // loadAllYaml builds client-node's model classes; a plain object would lose its x-kubernetes-* keys.
+  for (const crd of k8s.loadAllYaml(readFileSync(resolve(root, 'crds', file), 'utf8')) as k8s.KubernetesObject[]) await applyObject(crd);
+  console.log(`  crds/${file}`);
+}
+await sleep(1500); // let the new types start serving
+
+say(`Namespace ${namespace}, local queues and the seed systems from manifests/examples`);
+await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
+const localQueue = async (awsUrl: string) => {
+  const name = awsUrl.split('/').pop()!;
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+  return QueueUrl!;
+};
+const queues = new Map<string, string>();
+for (const file of ['training-platform.yaml', 'interview-pipeline.yaml', 'fable-jobs.yaml']) {
+  for (const doc of parseAllDocuments(readFileSync(resolve(root, 'manifests/examples', file), 'utf8'))) {
+    const object = doc.toJS() as k8s.KubernetesObject & { spec: Record<string, unknown> };
+    object.metadata = { ...object.metadata, namespace };
+    if (object.kind === 'QueueBinding') {
+      const spec = object.spec as { queueUrl: string; deadLetter?: { queueUrl: string } };
+      spec.queueUrl = await localQueue(spec.queueUrl);
+      queues.set(object.metadata.name!, spec.queueUrl);
+      if (spec.deadLetter) spec.deadLetter.queueUrl = await localQueue(spec.deadLetter.queueUrl);
+    }
+    if (object.kind === 'JobType') {
+      // kwok runs the pods: make them take a visible moment.
+      object.spec.podTemplate = { metadata: { annotations: { 'sim.sluice.dev/duration': '3s' } } };
+    }
+    await applyObject(object);
+    console.log(`  ${object.kind}/${object.metadata.name}`);
+  }
+}
+
+say('Starting the controller (logs: .local/logs/demo-controller.log)');
+const log = openSync(resolve(root, '.local/logs/demo-controller.log'), 'w');
+const controller = spawn(process.execPath, [
+  resolve(root, 'controller/src/cli/main.ts'), 'controller',
+  '--namespace', namespace, '--lease-namespace', namespace, '--metrics-bind-address', '127.0.0.1:18080',
+], { stdio: ['ignore', log, log], detached: keep, env: process.env });
+if (keep) controller.unref();
+await sleep(2000);
+
+say('Sending messages the way the seed producers do');
+const messages: [string, string][] = [
+  ['training', '{"roleplay":{"sessionId":"rp-1","userAudioDuration":93}}'],
+  ['training', '{"roleplayVideo":{"sessionId":"rp-2"},"roleplay":{"sessionId":"rp-2"}}'],
+  ['training', '{"evaluationType":"interview","userId":"u-7"}'],
+  ['training', '{"reportType":"activities","companyId":"c-1"}'],
+  ['training', '{"smartNudge":true,"userIds":["u-1","u-2"]}'],
+  ['training', '{"somethingElse":true}'],
+  ['interviews', '{"interview_id":"5b0c6c1e-2f65-4a0e-9d51-0e8f2b8f3c11"}'],
+  ['interviews', '{"interview_id":"5b0c6c1e-2f65-4a0e-9d51-0e8f2b8f3c11"}'],
+  ['fable-jobs', 'TRANSCODE_VIDEO|job-id-456|{"src":"s3://fable-assets/in.mov"}'],
+  ['fable-jobs', '{"type":"NF","jobId":"job-789","metadata":{"event":"signup"}}'],
+  ['fable-jobs', 'UNKNOWN_TYPE|job-000|metadata-string'],
+];
+for (let i = 0; i < 10; i += 1) messages.push(['training', JSON.stringify({ roleplay: { sessionId: `rp-burst-${i}` } })]);
+for (const [binding, body] of messages) {
+  await sqs.send(new SendMessageCommand({ QueueUrl: queues.get(binding)!, MessageBody: body }));
+  console.log(`  ${binding.padEnd(11)} ${body.length > 70 ? `${body.slice(0, 67)}...` : body}`);
+}
+console.log('  (one duplicate interview and two messages no route accepts: watch them below)');
+
+say('Jobs appearing and finishing (kwok runs each pod for 3s)');
+const deadline = Date.now() + 90_000;
+let last = '';
+while (Date.now() < deadline) {
+  const jobs = (await batch.listNamespacedJob({ namespace, labelSelector: 'app.kubernetes.io/managed-by=sluice' })).items;
+  const done = jobs.filter((j) => j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')).length;
+  const line = `  ${jobs.length} Jobs created, ${jobs.length - done} running, ${done} complete`;
+  if (line !== last) console.log(line);
+  last = line;
+  if (jobs.length >= messages.length - 3 && done === jobs.length) break;
+  await sleep(1000);
+}
+
+say('kubectl get queuebindings,jobtypes,jobs');
+await sleep(6000); // one status refresh
+const kubectl = (...args: string[]) => console.log(execFileSync('kubectl', args, { encoding: 'utf8', env: process.env }));
+kubectl('get', 'queuebindings,jobtypes', '-n', namespace);
+kubectl('get', 'jobs', '-n', namespace, '-L', 'sluice.dev/job-type', '--sort-by=.metadata.creationTimestamp');
+
+say('Dead-lettered messages (each with its reason)');
+for (const binding of ['training', 'fable-jobs']) {
+  const dlq = await localQueue(`${queues.get(binding)!}-dlq`.replace(/pythonCUDAQueue-dlq$/, 'deadLetterQueue'));
+  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 0, MessageAttributeNames: ['All'] }));
+  for (const m of Messages) {
+    console.log(`  ${binding}: ${m.Body} → ${m.MessageAttributes?.['Sluice.Reason']?.StringValue}: ${m.MessageAttributes?.['Sluice.Detail']?.StringValue}`);
+  }
+}
+
+if (keep) {
+  console.log(`\nThe controller keeps running (pid ${controller.pid}). Try: source .local/env; kubectl get sluice -n ${namespace}`);
+} else {
+  controller.kill('SIGTERM');
+  await new Promise((r) => controller.once('exit', r));
+  console.log(`\nController stopped. Run again with --keep to leave it running; the stack stays up (hack/local-down.sh stops it).`);
+}
