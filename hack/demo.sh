@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main command: brings up the local stack and shows it doing real work.
+# The main command: brings up the local stack and runs Sluice on it — seed-shaped messages in,
+# Jobs out. Pass --keep to leave the controller running afterwards.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$REPO_ROOT"
+bash hack/lib/npm-install.sh
+export PATH=$REPO_ROOT/node_modules/.bin:$PATH
 bash hack/local-up.sh
-source .local/env
-bash hack/local-status.sh
-kubectl get nodes -L pool
+node hack/demo.ts "$@"

@@ -5,11 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$REPO_ROOT"
 
-# npm keeps its own copy of the lockfile in node_modules; install again only when it is stale.
-if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null \
-   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  timed "npm ci" npm ci --no-audit --no-fund
-fi
+bash hack/lib/npm-install.sh
 # Node 24 from the npm registry (devDependency `node`) runs the tests, whatever node is on PATH.
 export PATH=$REPO_ROOT/node_modules/.bin:$PATH
 node -e 'if (+process.versions.node.split(".")[0] < 24) { console.error("Node >= 24 required, got " + process.version); process.exit(1) }'

@@ -49,6 +49,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
 
   const elector = new LeaderElector({
     coordination: clients.coordination,
+    events: new EventRecorder({ events: clients.events, reportingInstance: options.identity, logger: log }),
     namespace: options.leaseNamespace,
     name: options.leaseName,
     identity: options.identity,
