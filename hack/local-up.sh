@@ -54,7 +54,7 @@ launch() {
   : > "$LOG_DIR/$name.log"
   setsid "$@" >> "$LOG_DIR/$name.log" 2>&1 < /dev/null &
   echo $! > "$PID_DIR/$name.pid"
-  echo "$1" > "$PID_DIR/$name.cmd"
+  echo "$*" > "$PID_DIR/$name.cmd"
   log "started $name (pid $!, port $(port_of "$name"))"
 }
 
@@ -129,6 +129,13 @@ start_aws() {
   launch aws "$MOTO_VENV/bin/python" "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$AWS_PORT"
 }
 
+# SQS is ElasticMQ: moto's SQS scans the whole queue on every send, which makes bursts of a few
+# thousand messages quadratic. moto still serves S3, SES and DynamoDB.
+start_sqs() {
+  launch sqs java -Xmx512m -DSLUICE_SQS_PORT="$SQS_PORT" -Dconfig.file="$HACK_DIR/elasticmq/elasticmq.conf" \
+    -cp "$ELASTICMQ_JARS/*" org.elasticmq.server.Main
+}
+
 start_mongo() {
   launch mongo java -Xmx512m -cp "$MONGO_JARS/*" "$HACK_DIR/mongo/MongoWireServer.java" \
     127.0.0.1 "$MONGO_PORT" "$DATA_DIR/mongo.mv"
@@ -155,6 +162,7 @@ start_kubernetes() {
 }
 
 start=$SECONDS
+start_sqs
 start_aws
 start_mongo
 if [ -n "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
@@ -168,13 +176,14 @@ if [ -d "$third_party_crds" ]; then
   kubectl_local apply --server-side --force-conflicts -f "$third_party_crds/keda" \
     -f "$third_party_crds/prometheus-operator" >/dev/null
 fi
-for c in aws mongo; do wait_healthy "$c" 90; done
+for c in "${SERVICE_COMPONENTS[@]}"; do wait_healthy "$c" 90; done
 kubectl_local wait --for=condition=Ready node --all --timeout=60s >/dev/null
 
 cat > "$ENV_FILE" <<ENV
 # Written by hack/local-up.sh; source it to talk to the local stack.
 export KUBECONFIG=$KUBECONFIG_FILE
 export AWS_ENDPOINT_URL=http://127.0.0.1:$AWS_PORT
+export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$SQS_PORT
 export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test

@@ -11,4 +11,5 @@ if [ -z "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
   have "$SLUICE_CACHE/kwok/$KWOK_VERSION/bin/kwok" || timed "build kwok $KWOK_VERSION" bash "$lib/build-kwok.sh"
 fi
 have "$SLUICE_CACHE/moto/$MOTO_VERSION/bin/moto_server" || timed "install moto $MOTO_VERSION" bash "$lib/install-moto.sh"
+have "$SLUICE_CACHE/elasticmq/$ELASTICMQ_VERSION/.complete" || timed "fetch ElasticMQ $ELASTICMQ_VERSION" bash "$lib/install-elasticmq.sh"
 have "$SLUICE_CACHE/mongo-java-server/$MONGO_JAVA_SERVER_VERSION/.complete" || timed "fetch mongo-java-server $MONGO_JAVA_SERVER_VERSION" bash "$lib/install-mongo.sh"

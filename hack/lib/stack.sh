@@ -10,6 +10,7 @@ KCM_PORT=$((16457 + PORT_OFFSET))
 SCHEDULER_PORT=$((16459 + PORT_OFFSET))
 KWOK_PORT=$((16447 + PORT_OFFSET))
 AWS_PORT=$((15000 + PORT_OFFSET))
+SQS_PORT=$((19324 + PORT_OFFSET))
 MONGO_PORT=$((27018 + PORT_OFFSET))
 
 STATE_DIR=${SLUICE_STATE_DIR:-$REPO_ROOT/.local}
@@ -25,14 +26,16 @@ ETCD_BIN=$SLUICE_CACHE/etcd/$ETCD_VERSION/bin
 KWOK_BIN=$SLUICE_CACHE/kwok/$KWOK_VERSION/bin
 MOTO_VENV=$SLUICE_CACHE/moto/$MOTO_VERSION
 MONGO_JARS=$SLUICE_CACHE/mongo-java-server/$MONGO_JAVA_SERVER_VERSION
+ELASTICMQ_JARS=$SLUICE_CACHE/elasticmq/$ELASTICMQ_VERSION
 
 # Start order; local-down stops in reverse. With SLUICE_EXTERNAL_KUBECONFIG (kind, a real
-# cluster) only the AWS endpoint and MongoDB run here.
+# cluster) only the AWS endpoints and MongoDB run here.
 KUBE_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+SERVICE_COMPONENTS=(sqs aws mongo)
 if [ -n "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
-  COMPONENTS=(aws mongo)
+  COMPONENTS=("${SERVICE_COMPONENTS[@]}")
 else
-  COMPONENTS=("${KUBE_COMPONENTS[@]}" aws mongo)
+  COMPONENTS=("${KUBE_COMPONENTS[@]}" "${SERVICE_COMPONENTS[@]}")
 fi
 
 pid_of() { cat "$PID_DIR/$1.pid" 2>/dev/null; }
@@ -57,6 +60,8 @@ healthy() {
     kube-scheduler) curl -fsSk "https://127.0.0.1:$SCHEDULER_PORT/healthz" >/dev/null 2>&1 ;;
     kwok) curl -fsS "http://127.0.0.1:$KWOK_PORT/healthz" >/dev/null 2>&1 ;;
     aws) curl -fsS "http://127.0.0.1:$AWS_PORT/moto-api/" >/dev/null 2>&1 ;;
+    sqs) curl -fsS -X POST -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: AmazonSQS.ListQueues' \
+      -d '{}' "http://127.0.0.1:$SQS_PORT/" >/dev/null 2>&1 ;;
     mongo) (exec 3<>"/dev/tcp/127.0.0.1/$MONGO_PORT") 2>/dev/null ;;
   esac
 }
@@ -65,7 +70,7 @@ port_of() {
   case $1 in
     etcd) echo "$ETCD_PORT" ;; kube-apiserver) echo "$APISERVER_PORT" ;;
     kube-controller-manager) echo "$KCM_PORT" ;; kube-scheduler) echo "$SCHEDULER_PORT" ;;
-    kwok) echo "$KWOK_PORT" ;; aws) echo "$AWS_PORT" ;; mongo) echo "$MONGO_PORT" ;;
+    kwok) echo "$KWOK_PORT" ;; aws) echo "$AWS_PORT" ;; sqs) echo "$SQS_PORT" ;; mongo) echo "$MONGO_PORT" ;;
   esac
 }
 
@@ -75,6 +80,7 @@ version_of() {
     kube-*) echo "$KUBE_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     aws) echo "moto $MOTO_VERSION" ;;
+    sqs) echo "elasticmq $ELASTICMQ_VERSION" ;;
     mongo) echo "mongo-java-server $MONGO_JAVA_SERVER_VERSION" ;;
   esac
 }

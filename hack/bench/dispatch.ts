@@ -1,0 +1,168 @@
+// Benchmark: a burst of messages through the real controller on the local stack, against a bare
+// loop creating the same Jobs on the same API server, in one run (machines are noisy; compare the
+// ratio). Reports message→Job latency (SQS SentTimestamp → Job seen by a watch) and throughput.
+// Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 32]
+import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import * as k8s from '@kubernetes/client-node';
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
+import { buildJob } from '../../controller/src/job/build-job.ts';
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '2000' },
+    'bare-concurrency': { type: 'string', default: '64' },
+    'trickle-rate': { type: 'string', default: '20' },
+    'trickle-messages': { type: 'string', default: '200' },
+  },
+});
+const total = Number(values.messages);
+const bareConcurrency = Number(values['bare-concurrency']);
+const trickleRate = Number(values['trickle-rate']);
+const trickleMessages = Number(values['trickle-messages']);
+const root = resolve(import.meta.dirname, '../..');
+for (const line of readFileSync(resolve(root, '.local/env'), 'utf8').split('\n')) {
+  const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
+  if (m && m[1] !== 'PATH') process.env[m[1]!] = m[2]!;
+}
+const kubeConfig = new k8s.KubeConfig();
+kubeConfig.loadFromFile(process.env.KUBECONFIG!);
+const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+const batch = kubeConfig.makeApiClient(k8s.BatchV1Api);
+const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
+const sqs = new SQSClient({});
+const apply = (object: k8s.KubernetesObject) =>
+  objects.patch(object, undefined, undefined, 'sluice-bench', true, k8s.PatchStrategy.ServerSideApply);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+for (const file of readdirSync(resolve(root, 'crds')).filter((f) => f.endsWith('.yaml'))) {
+  for (const crd of k8s.loadAllYaml(readFileSync(resolve(root, 'crds', file), 'utf8')) as k8s.KubernetesObject[]) await apply(crd);
+}
+const run = Date.now().toString(36);
+const jobTypeSpec = { image: 'registry.invalid/bench:1', ttlSecondsAfterFinished: 30 };
+
+/** Watches Jobs in a namespace, recording when each is first seen. */
+async function watchJobs(namespace: string, seen: Map<string, { at: number; job: k8s.V1Job }>) {
+  const watch = new k8s.Watch(kubeConfig);
+  return watch.watch(`/apis/batch/v1/namespaces/${namespace}/jobs`, {}, (type, job: k8s.V1Job) => {
+    if (type === 'ADDED' && !seen.has(job.metadata!.name!)) seen.set(job.metadata!.name!, { at: Date.now(), job });
+  }, () => undefined);
+}
+
+async function namespace(name: string) {
+  await core.createNamespace({ body: { metadata: { name, labels: { 'sluice.dev/bench': 'true' } } } });
+  return name;
+}
+
+// 1. Baseline: a bare loop creating the same Jobs (as buildJob makes them) with bounded concurrency.
+const bareNs = await namespace(`bench-bare-${run}`);
+const jobType: JobType = {
+  apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace: bareNs },
+  spec: jobTypeSpecSchema.parse(jobTypeSpec),
+};
+const bareSeen = new Map<string, { at: number; job: k8s.V1Job }>();
+const bareWatch = await watchJobs(bareNs, bareSeen);
+const bareStart = Date.now();
+let next = 0;
+await Promise.all(Array.from({ length: bareConcurrency }, async () => {
+  while (next < total) {
+    const i = next++;
+    const raw = JSON.stringify({ n: i });
+    const { job } = buildJob({
+      namespace: bareNs, binding: 'bench', queueUrl: 'bare', route: 'all', messageId: `m-${i}`, dedupeKey: `m-${i}`,
+      payload: { raw, format: 'json', bytes: raw.length },
+    }, jobType);
+    job.metadata!.finalizers = []; // nothing removes them in the baseline
+    await batch.createNamespacedJob({ namespace: bareNs, body: job });
+  }
+}));
+const bareSeconds = (Date.now() - bareStart) / 1000;
+bareWatch.abort();
+console.log(`bare loop: ${total} Jobs in ${bareSeconds.toFixed(1)}s = ${(total / bareSeconds).toFixed(0)} Jobs/s (concurrency ${bareConcurrency})`);
+
+/** Waits until the Jobs of a namespace have finished, so one phase's pods do not load the next. */
+async function settle(namespace: string) {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    const jobs = (await batch.listNamespacedJob({ namespace })).items;
+    if (jobs.every((j) => j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True'))) return;
+    await sleep(1000);
+  }
+}
+await settle(bareNs);
+
+// 2. Sluice: the controller running, then a burst of messages sent as fast as SQS takes them.
+const sluiceNs = await namespace(`bench-sluice-${run}`);
+const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${run}` }));
+await apply({ apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace: sluiceNs }, spec: jobTypeSpec } as k8s.KubernetesObject);
+await apply({
+  apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: 'bench', namespace: sluiceNs },
+  spec: { queueUrl, maxInFlight: total * 2, routes: [{ name: 'all', when: 'true', jobType: 'bench' }] },
+} as k8s.KubernetesObject);
+const log = openSync(resolve(root, '.local/logs/bench-controller.log'), 'w');
+const controller = spawn(process.execPath, [
+  resolve(root, 'controller/src/cli/main.ts'), 'controller', '--namespace', sluiceNs, '--lease-namespace', sluiceNs,
+  '--metrics-bind-address', '127.0.0.1:18081',
+], { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: 'warn' } });
+await sleep(3000);
+
+const seen = new Map<string, { at: number; job: k8s.V1Job }>();
+const sluiceWatch = await watchJobs(sluiceNs, seen);
+const sendStart = Date.now();
+let sent = 0;
+await Promise.all(Array.from({ length: 8 }, async () => {
+  while (sent < total) {
+    const base = sent;
+    sent += 10;
+    const entries = Array.from({ length: Math.min(10, total - base) }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ n: base + j }) }));
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+  }
+}));
+const sendSeconds = (Date.now() - sendStart) / 1000;
+while (seen.size < total && Date.now() - sendStart < 600_000) await sleep(100);
+const lastSeen = Math.max(...[...seen.values()].map((s) => s.at));
+sluiceWatch.abort();
+
+const latencies = [...seen.values()]
+  .map(({ at, job }) => at - Date.parse(job.metadata!.annotations!['sluice.dev/sent-at']!))
+  .sort((a, b) => a - b);
+const sluiceSeconds = (lastSeen - sendStart) / 1000;
+const sluiceRate = seen.size / sluiceSeconds;
+console.log(`burst: sent ${total} messages in ${sendSeconds.toFixed(1)}s`);
+console.log(`burst: ${seen.size} Jobs in ${sluiceSeconds.toFixed(1)}s from the first send = ${sluiceRate.toFixed(0)} messages/s`);
+console.log(`burst: message→Job latency median ${quantile(latencies, 0.5)} ms, p90 ${quantile(latencies, 0.9)} ms, p99 ${quantile(latencies, 0.99)} ms, max ${latencies.at(-1)} ms (includes waiting behind the burst)`);
+console.log(`burst: ratio sluice / bare loop = ${(sluiceRate / (total / bareSeconds)).toFixed(2)}`);
+
+// 3. A steady trickle below capacity: the latency one message sees on its own.
+await settle(sluiceNs);
+const trickleSeen = new Map<string, { at: number; job: k8s.V1Job }>();
+const trickleWatch = await watchJobs(sluiceNs, trickleSeen);
+for (let i = 0; i < trickleMessages; i += 1) {
+  const due = Date.now() + 1000 / trickleRate;
+  await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: '0', MessageBody: JSON.stringify({ trickle: i }) }] }));
+  await sleep(Math.max(0, due - Date.now()));
+}
+while (trickleSeen.size < trickleMessages + [...seen.keys()].filter((k) => trickleSeen.has(k)).length) await sleep(100);
+trickleWatch.abort();
+const trickleLatencies = [...trickleSeen.entries()]
+  .filter(([name]) => !seen.has(name))
+  .map(([, { at, job }]) => at - Date.parse(job.metadata!.annotations!['sluice.dev/sent-at']!))
+  .sort((a, b) => a - b);
+console.log(`trickle (${trickleRate}/s): message→Job latency median ${quantile(trickleLatencies, 0.5)} ms, p90 ${quantile(trickleLatencies, 0.9)} ms, p99 ${quantile(trickleLatencies, 0.99)} ms, max ${trickleLatencies.at(-1)} ms over ${trickleLatencies.length} messages`);
+controller.kill('SIGTERM');
+await new Promise((r) => controller.once('exit', r));
+
+// Clean up: Jobs still holding Sluice's finalizer would keep their namespace from going away.
+for (const job of (await batch.listNamespacedJob({ namespace: sluiceNs })).items) {
+  if (!job.metadata?.finalizers?.length) continue;
+  await batch.patchNamespacedJob(
+    { namespace: sluiceNs, name: job.metadata.name!, body: { metadata: { finalizers: null } } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  ).catch(() => undefined);
+}
+for (const name of [bareNs, sluiceNs]) await core.deleteNamespace({ name });
+process.exit(0);
