@@ -16,10 +16,14 @@ fi
 for name in "${targets[@]}"; do
   if running "$name"; then
     pid=$(pid_of "$name")
-    kill "$pid"
+    # PostgreSQL first gets a fast shutdown; its recorded pid (runuser) then exits by itself.
+    if [ "$name" = postgres ]; then stop_postgres || log "fast shutdown of postgres failed; killing it"; fi
+    kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; fi
     log "stopped $name (pid $pid)"
+  elif [ "$name" = postgres ]; then
+    stop_postgres || log "WARNING: could not stop the postgres serving $PG_DATA"
   fi
   rm -f "$PID_DIR/$name.pid" "$PID_DIR/$name.cmd"
 done

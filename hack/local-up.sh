@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up the real local stack: etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-# kwok (fake CPU and GPU nodes), moto (SQS, S3, SES, DynamoDB) and a MongoDB-wire server.
+# kwok (fake CPU and GPU nodes), moto (SQS, S3, SES, DynamoDB), a MongoDB-wire server and PostgreSQL.
 # Idempotent: installs what is not cached, starts what is not running, waits until each is healthy,
 # then writes .local/env. Every server listens on 127.0.0.1 only.
 set -euo pipefail
@@ -141,6 +141,31 @@ start_mongo() {
     127.0.0.1 "$MONGO_PORT" "$DATA_DIR/mongo.mv"
 }
 
+start_postgres() {
+  local bin; bin=$(pg_bin) || die "PostgreSQL is not installed (hack/lib/install-postgres.sh)"
+  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    log "creating the PostgreSQL cluster in $PG_DATA"
+    rm -rf "$PG_DATA"
+    mkdir -m 700 "$PG_DATA"
+    [ ${#AS_POSTGRES[@]} -eq 0 ] || chown postgres: "$PG_DATA"
+    "${AS_POSTGRES[@]}" "$bin/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --no-locale \
+      > "$LOG_DIR/postgres-initdb.log" 2>&1 || die "initdb failed; see $LOG_DIR/postgres-initdb.log"
+  fi
+  # A postmaster whose recorded parent is gone still holds the data directory: stop it first.
+  running postgres || stop_postgres
+  # No Unix socket (-k ''): clients use TCP, and no system socket directory is needed. fsync off
+  # like etcd's: a test database.
+  launch postgres "${AS_POSTGRES[@]}" "$bin/postgres" -D "$PG_DATA" -h 127.0.0.1 -p "$POSTGRES_PORT" -k '' \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off
+}
+
+# The sluice database, created once; tests and examples make their own tables in it.
+ensure_postgres_database() {
+  local psql=("$(pg_bin)/psql" -X -q -t -A -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -d postgres)
+  [ "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'sluice'")" = 1 ] ||
+    "${psql[@]}" -c 'CREATE DATABASE sluice' >/dev/null
+}
+
 kubectl_local() {
   local kubectl=kubectl
   [ -x "$KUBE_BIN/kubectl" ] && kubectl=$KUBE_BIN/kubectl
@@ -165,6 +190,7 @@ start=$SECONDS
 start_sqs
 start_aws
 start_mongo
+start_postgres
 if [ -n "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
   cp "$SLUICE_EXTERNAL_KUBECONFIG" "$KUBECONFIG_FILE"
 else
@@ -177,6 +203,7 @@ if [ -d "$third_party_crds" ]; then
     -f "$third_party_crds/prometheus-operator" >/dev/null
 fi
 for c in "${SERVICE_COMPONENTS[@]}"; do wait_healthy "$c" 90; done
+ensure_postgres_database
 kubectl_local wait --for=condition=Ready node --all --timeout=60s >/dev/null
 
 cat > "$ENV_FILE" <<ENV
@@ -189,6 +216,7 @@ export AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
 export MONGODB_URI=mongodb://127.0.0.1:$MONGO_PORT
+export POSTGRES_URI=postgres://postgres@127.0.0.1:$POSTGRES_PORT/sluice
 ENV
 [ -x "$KUBE_BIN/kubectl" ] && echo "export PATH=$KUBE_BIN:\$PATH" >> "$ENV_FILE"
 log "local stack up in $((SECONDS - start))s; source $ENV_FILE"

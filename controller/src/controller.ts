@@ -3,7 +3,7 @@
 // finishes in-flight creates, releases the lease and exits.
 import * as k8s from '@kubernetes/client-node';
 import type { Server } from 'node:http';
-import { GROUP, VERSION, type JobType, type QueueBinding } from './api/schemas.ts';
+import { GROUP, VERSION, type JobType, type QueueBinding, type StatusSink } from './api/schemas.ts';
 import { kinds } from './api/kinds.ts';
 import { CapacityTracker } from './dispatch/capacity.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from './job/labels.ts';
@@ -15,7 +15,12 @@ import { keyOf } from './kube/keys.ts';
 import { WorkQueue, type Reconciler } from './kube/work-queue.ts';
 import type { Logger } from './log.ts';
 import { jobIdentity, jobPhase } from './reconcile/job-phase.ts';
-import { jobOutcomeReconciler } from './reconcile/job-outcome.ts';
+import { JobOutcomeReconciler } from './reconcile/job-outcome.ts';
+import { statusSinkReconciler } from './reconcile/status-sink.ts';
+import { Notifier, createNotifyCounters } from './notify/notifier.ts';
+import { SinkCache } from './sinks/open.ts';
+import { registry } from './metrics.ts';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { JobTypeCatalog, jobTypeReconciler } from './reconcile/job-type.ts';
 import { QueueBindingReconciler, type EventSink } from './reconcile/queue-binding.ts';
 import { StatusWriter } from './reconcile/status-writer.ts';
@@ -103,6 +108,9 @@ async function startLeading(
   const jobTypes = new Informer<JobType & k8s.KubernetesObject>({
     kubeConfig, path: customPath(kinds.JobType.plural), logger: log.child({ informer: 'jobtypes' }),
   });
+  const statusSinks = new Informer<StatusSink & k8s.KubernetesObject>({
+    kubeConfig, path: customPath(kinds.StatusSink.plural), logger: log.child({ informer: 'statussinks' }),
+  });
   const jobs = new Informer<k8s.V1Job>({
     kubeConfig,
     path: namespace ? `/apis/batch/v1/namespaces/${namespace}/jobs` : '/apis/batch/v1/jobs',
@@ -137,11 +145,44 @@ async function startLeading(
     },
   });
 
+  const readSecret = (namespace: string) => async (name: string, key: string) => {
+    const secret = await clients.core.readNamespacedSecret({ namespace, name });
+    const value = secret.data?.[key];
+    if (value === undefined) throw new Error(`Secret ${namespace}/${name} has no key ${key}`);
+    return Buffer.from(value, 'base64').toString('utf8');
+  };
+  const sinks = new SinkCache();
+  const openSink = (namespace: string, name: string) => {
+    const sink = statusSinks.get(namespace, name);
+    if (!sink) return Promise.reject(new Error(`StatusSink ${namespace}/${name} not found`));
+    return sinks.get(sink, readSecret(namespace));
+  };
+  const notifier = new Notifier({ log: log.child({ component: 'notifier' }), counters: createNotifyCounters([registry]) });
+  const sqsClients = new Map<string, SQSClient>();
+  const sqsFor = (queueUrl: string, options: { region?: string; endpoint?: string } = {}) => {
+    const key = JSON.stringify([new URL(queueUrl).host, options.region, options.endpoint]);
+    let client = sqsClients.get(key);
+    if (!client) sqsClients.set(key, (client = makeSqsClient(awsClientOptions({ queueUrl, ...options }))));
+    return client;
+  };
+  const outcomes = new JobOutcomeReconciler({
+    batch: clients.batch,
+    core: clients.core,
+    jobs,
+    jobTypes: catalog.lookup,
+    sinks: openSink,
+    notify: (report, config, namespace) => Promise.resolve(notifier.notify(report, config, readSecret(namespace))),
+    sqsFor,
+    event,
+  });
+
   const queue = (name: string, reconcile: Reconciler, concurrency = 4) =>
     new WorkQueue({ name, reconcile, logger: log, concurrency });
   const bindingQueue = queue('queuebinding', queueBindings.reconcile);
   const jobTypeQueue = queue('jobtype', jobTypeReconciler({ jobTypes, jobs, catalog, status, event }), 2);
-  const jobQueue = queue('job', jobOutcomeReconciler({ batch: clients.batch, jobs }), 8);
+  const jobQueue = queue('job', outcomes.reconcile, 8);
+  const sinkQueue = queue('statussink', statusSinkReconciler({ sinks: statusSinks, open: openSink, status, event }), 2);
+  statusSinks.onChange((key) => sinkQueue.add(key));
 
   bindings.onChange((key) => bindingQueue.add(key));
   jobTypes.onChange((key, object) => {
@@ -162,17 +203,21 @@ async function startLeading(
     delete: (job) => onJob(job, true),
   });
 
-  for (const informer of [bindings, jobTypes, jobs]) informer.start();
-  await Promise.all([bindings.synced(), jobTypes.synced(), jobs.synced()]);
-  for (const q of [bindingQueue, jobTypeQueue, jobQueue]) q.start();
+  const informers = [bindings, jobTypes, statusSinks, jobs];
+  const queues = [bindingQueue, jobTypeQueue, jobQueue, sinkQueue];
+  for (const informer of informers) informer.start();
+  await Promise.all(informers.map((informer) => informer.synced()));
+  for (const q of queues) q.start();
   state.synced = true;
   log.info('Caches synced; reconciling');
 
   state.stop = async () => {
     // Queues first, so no reconcile starts a dispatcher while they stop.
-    await Promise.all([bindingQueue.shutDown(), jobTypeQueue.shutDown(), jobQueue.shutDown()]);
+    await Promise.all(queues.map((q) => q.shutDown()));
     await queueBindings.stopAll();
-    await Promise.all([bindings, jobTypes, jobs].map((informer) => informer.stop()));
+    await notifier.close();
+    await sinks.close();
+    await Promise.all(informers.map((informer) => informer.stop()));
   };
   return state;
 }

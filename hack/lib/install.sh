@@ -13,3 +13,4 @@ fi
 have "$SLUICE_CACHE/moto/$MOTO_VERSION/bin/moto_server" || timed "install moto $MOTO_VERSION" bash "$lib/install-moto.sh"
 have "$SLUICE_CACHE/elasticmq/$ELASTICMQ_VERSION/.complete" || timed "fetch ElasticMQ $ELASTICMQ_VERSION" bash "$lib/install-elasticmq.sh"
 have "$SLUICE_CACHE/mongo-java-server/$MONGO_JAVA_SERVER_VERSION/.complete" || timed "fetch mongo-java-server $MONGO_JAVA_SERVER_VERSION" bash "$lib/install-mongo.sh"
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || timed "install PostgreSQL (apt)" bash "$lib/install-postgres.sh"

@@ -12,6 +12,7 @@ KWOK_PORT=$((16447 + PORT_OFFSET))
 AWS_PORT=$((15000 + PORT_OFFSET))
 SQS_PORT=$((19324 + PORT_OFFSET))
 MONGO_PORT=$((27018 + PORT_OFFSET))
+POSTGRES_PORT=$((15432 + PORT_OFFSET))
 
 STATE_DIR=${SLUICE_STATE_DIR:-$REPO_ROOT/.local}
 LOG_DIR=$STATE_DIR/logs
@@ -27,11 +28,12 @@ KWOK_BIN=$SLUICE_CACHE/kwok/$KWOK_VERSION/bin
 MOTO_VENV=$SLUICE_CACHE/moto/$MOTO_VERSION
 MONGO_JARS=$SLUICE_CACHE/mongo-java-server/$MONGO_JAVA_SERVER_VERSION
 ELASTICMQ_JARS=$SLUICE_CACHE/elasticmq/$ELASTICMQ_VERSION
+PG_DATA=$DATA_DIR/postgres
 
 # Start order; local-down stops in reverse. With SLUICE_EXTERNAL_KUBECONFIG (kind, a real
-# cluster) only the AWS endpoints and MongoDB run here.
+# cluster) only the AWS endpoints and the databases run here.
 KUBE_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
-SERVICE_COMPONENTS=(sqs aws mongo)
+SERVICE_COMPONENTS=(sqs aws mongo postgres)
 if [ -n "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
   COMPONENTS=("${SERVICE_COMPONENTS[@]}")
 else
@@ -46,6 +48,27 @@ running() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   local expected; expected=$(cat "$PID_DIR/$1.cmd" 2>/dev/null) || return 1
   tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$expected"
+}
+
+# PostgreSQL is Debian's server (apt's postgresql package), newest major version installed.
+pg_bin() {
+  local dir; dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$dir" ] && echo "$dir"
+}
+
+# PostgreSQL refuses to run as root, so root runs it as the postgres OS user.
+if [ "$(id -u)" = 0 ]; then AS_POSTGRES=(runuser -u postgres --); else AS_POSTGRES=(); fi
+
+# A postmaster serves PG_DATA, whether or not local-up.sh's pid file still points at it.
+postgres_serving() {
+  local bin; bin=$(pg_bin) || return 1
+  [ -f "$PG_DATA/postmaster.pid" ] && "${AS_POSTGRES[@]}" "$bin/pg_ctl" status -D "$PG_DATA" >/dev/null 2>&1
+}
+
+# Fast shutdown: SIGTERM would wait for every client (test pools) to disconnect.
+stop_postgres() {
+  postgres_serving || return 0
+  "${AS_POSTGRES[@]}" "$(pg_bin)/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 30 >/dev/null
 }
 
 admin_token() { cut -d, -f1 "$PKI_DIR/tokens.csv"; }
@@ -63,6 +86,7 @@ healthy() {
     sqs) curl -fsS -X POST -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: AmazonSQS.ListQueues' \
       -d '{}' "http://127.0.0.1:$SQS_PORT/" >/dev/null 2>&1 ;;
     mongo) (exec 3<>"/dev/tcp/127.0.0.1/$MONGO_PORT") 2>/dev/null ;;
+    postgres) "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres 2>/dev/null ;;
   esac
 }
 
@@ -71,6 +95,7 @@ port_of() {
     etcd) echo "$ETCD_PORT" ;; kube-apiserver) echo "$APISERVER_PORT" ;;
     kube-controller-manager) echo "$KCM_PORT" ;; kube-scheduler) echo "$SCHEDULER_PORT" ;;
     kwok) echo "$KWOK_PORT" ;; aws) echo "$AWS_PORT" ;; sqs) echo "$SQS_PORT" ;; mongo) echo "$MONGO_PORT" ;;
+    postgres) echo "$POSTGRES_PORT" ;;
   esac
 }
 
@@ -82,5 +107,6 @@ version_of() {
     aws) echo "moto $MOTO_VERSION" ;;
     sqs) echo "elasticmq $ELASTICMQ_VERSION" ;;
     mongo) echo "mongo-java-server $MONGO_JAVA_SERVER_VERSION" ;;
+    postgres) "$(pg_bin)/postgres" --version 2>/dev/null | sed -E 's/^postgres \(PostgreSQL\) ([0-9.]+).*/PostgreSQL \1/' ;;
   esac
 }

@@ -156,6 +156,105 @@ export const queueBindingStatusSchema = z.object({
 export type QueueBindingStatus = z.infer<typeof queueBindingStatusSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// Outcomes: where a JobType writes each Job's progress, who hears of failures, what comes next.
+
+export const phases = ['queued', 'running', 'succeeded', 'failed'] as const;
+export type Phase = (typeof phases)[number];
+
+/** What Sluice knows about a Job, for `statusSink.fields`. */
+export const outcomeFacts = [
+  'phase', 'jobName', 'messageId', 'attempts', 'exitCode', 'reason', 'message', 'result',
+  'queuedAt', 'startedAt', 'finishedAt', 'durationSeconds', 'updatedAt',
+] as const;
+export type OutcomeFact = (typeof outcomeFacts)[number];
+
+export const statusMappingSchema = z
+  .object({
+    name: dnsLabel.describe('StatusSink in the same namespace'),
+    table: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("MongoDB collection, or the DynamoDB/PostgreSQL table when it differs from the sink's"),
+    key: z
+      .object({
+        field: z.string().min(1).describe('Key field (column, attribute) of the record'),
+        value: celExpression('CEL over body, attributes and messageAttributes giving the key, e.g. body.interview_id'),
+      })
+      .describe("Which record is this message's"),
+    createIfMissing: z.boolean().default(true).describe('Insert the record when it does not exist yet'),
+    statusField: z.string().min(1).default('status'),
+    values: z
+      .object({
+        queued: z.string().default('queued'),
+        running: z.string().default('running'),
+        succeeded: z.string().default('succeeded'),
+        failed: z.string().default('failed'),
+      })
+      .prefault({})
+      .describe('The status value written for each phase, e.g. processing / completed / failed'),
+    fields: z
+      .record(z.string(), z.enum(outcomeFacts))
+      .optional()
+      .describe('More fields to write: record field → fact (jobName, attempts, exitCode, reason, message, result, startedAt, …)'),
+    constants: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Fixed string values written with every update, e.g. processingStage: visuals'),
+    versionField: z
+      .string()
+      .min(1)
+      .default('sluiceVersion')
+      .describe('Numeric field Sluice keeps on the record so it never moves backwards'),
+  })
+  .describe("How a Job's progress is written into the application's record");
+export type StatusMapping = z.infer<typeof statusMappingSchema>;
+
+export const notificationsSchema = z
+  .object({
+    email: z
+      .object({
+        from: z.string().min(3),
+        to: z.array(z.string().min(3)).min(1),
+        via: z.enum(['ses', 'smtp']).default('ses'),
+        region: z.string().optional(),
+        endpoint: z.url().optional().describe('SES endpoint override'),
+        smtp: z
+          .object({ host: z.string().min(1), port: z.int().min(1).max(65535).default(587), secure: z.boolean().default(false) })
+          .optional(),
+      })
+      .optional(),
+    slack: z
+      .object({ webhookUrlSecretRef: secretKeyRef.describe('Secret key holding the incoming-webhook URL') })
+      .optional(),
+    digestWindowSeconds: z
+      .int()
+      .min(1)
+      .default(60)
+      .describe('Failures beyond maxPerWindow within this window are sent as one digest'),
+    maxPerWindow: z.int().min(1).default(5),
+  })
+  .describe('Who hears of failed Jobs');
+export type Notifications = z.infer<typeof notificationsSchema>;
+
+export const followUpSchema = z.object({
+  queueUrl: z.url(),
+  body: celExpression('CEL over body (the message), result (the termination message) and job; a string, or a map sent as JSON'),
+  region: z.string().optional(),
+  endpoint: z.url().optional(),
+});
+export type FollowUp = z.infer<typeof followUpSchema>;
+
+export const fanInSchema = z
+  .object({
+    group: celExpression('CEL giving the group key shared by the fanned-out messages, e.g. body.noteId'),
+    expected: celExpression('CEL giving how many Jobs the group has, e.g. body.totalVisuals'),
+    send: followUpSchema,
+  })
+  .describe('When every Job of a group has finished, send one message');
+export type FanIn = z.infer<typeof fanInSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // JobType: the workload one message becomes.
 
 export const jobTypeSpecSchema = z
@@ -219,6 +318,11 @@ export const jobTypeSpecSchema = z
           .max(255)
           .optional()
           .describe('Exit codes that fail the Job at once (podFailurePolicy FailJob)'),
+        maxPendingSeconds: z
+          .int()
+          .min(10)
+          .optional()
+          .describe('Fail the Job (reason Unschedulable) when its pod cannot be scheduled for this long'),
       })
       .prefault({}),
     activeDeadlineSeconds: z.int().min(1).optional(),
@@ -229,6 +333,10 @@ export const jobTypeSpecSchema = z
       .optional()
       .describe('Most unfinished Jobs of this type at once; further messages wait in SQS'),
     kueue: z.object({ queueName: z.string().min(1) }).optional().describe('Submit Jobs to this Kueue LocalQueue'),
+    statusSink: statusMappingSchema.optional(),
+    notifications: notificationsSchema.optional(),
+    onSuccess: followUpSchema.optional().describe('A message to send when a Job succeeds (the next step of a pipeline)'),
+    fanIn: fanInSchema.optional(),
   })
   .meta({
     'x-kubernetes-validations': [
@@ -265,13 +373,13 @@ export const statusSinkSpecSchema = z
       .object({
         region: z.string().optional(),
         endpoint: z.url().optional(),
-        table: z.string().min(3).max(255),
+        table: z.string().min(3).max(255).optional().describe("Default table; a JobType's statusSink.table overrides it"),
       })
       .optional(),
     postgres: z
       .object({
         uriSecretRef: secretKeyRef.describe('Secret key holding the PostgreSQL connection string'),
-        table: z.string().min(1),
+        table: z.string().min(1).optional().describe("Default table; a JobType's statusSink.table overrides it"),
       })
       .optional(),
   })

@@ -11,12 +11,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobType, QueueBinding } from '../api/schemas.ts';
 import { decodeMessage, DecodeError, type PayloadStore } from '../decode/index.ts';
 import { buildJob, ownedBy, type BuiltJob } from '../job/build-job.ts';
-import { ANNOTATION_DEDUPE_KEY, LABEL_BINDING } from '../job/labels.ts';
+import { ANNOTATION_DEDUPE_KEY, ATTRIBUTE_DEDUPE_KEY, LABEL_BINDING } from '../job/labels.ts';
 import { isAlreadyExists } from '../kube/client.ts';
 import type { EventReason } from '../kube/event-reasons.ts';
 import type { Logger } from '../log.ts';
 import * as metrics from '../metrics.ts';
-import { celValueToKey, compile, type Compiled, type MessageContext } from '../route/cel.ts';
+import { celValueToKey, compile, compileCached, type Compiled, type MessageContext } from '../route/cel.ts';
 import { compileRouter, type Router } from '../route/router.ts';
 import { BatchDeleter } from '../sqs/batch-deleter.ts';
 import { sendToDeadLetter, type DeadLetterReason } from '../sqs/dead-letter.ts';
@@ -216,7 +216,8 @@ export class BindingDispatcher {
       const decision = this.#compiled.router(context);
       if (!decision.matched) return await this.#deadLetter(message, decision.reason, decision.message, log);
 
-      let dedupeKey = message.MessageId ?? '';
+      // Messages Sluice itself sends (follow-ups, fan-ins) carry their idempotency key.
+      let dedupeKey = message.MessageAttributes?.[ATTRIBUTE_DEDUPE_KEY]?.StringValue ?? message.MessageId ?? '';
       if (this.#compiled.dedupe) {
         const result = this.#compiled.dedupe(context);
         const key = 'value' in result ? celValueToKey(result.value) : undefined;
@@ -237,6 +238,8 @@ export class BindingDispatcher {
         markRouted();
         return await this.#defer(message, 'JobTypeAtCapacity', DEFER_AT_CAPACITY_SECONDS, log);
       }
+      const derived = deriveFromMessage(jobType, context);
+      if ('failure' in derived) return await this.#deadLetter(message, derived.failure.reason, derived.failure.detail, log);
       reservedType = decision.jobType;
       markRouted();
 
@@ -250,6 +253,9 @@ export class BindingDispatcher {
         dedupeKey,
         sentTimestamp,
         payload: { raw: decoded.raw, format: decoded.format, bytes: decoded.bytes },
+        messageAttributes: stringAttributes(message.MessageAttributes),
+        deadLetterQueueUrl: spec.deadLetter?.queueUrl,
+        ...derived,
       }, jobType);
       const created = await this.#createJob(built, log);
       if ('rejected' in created) return await this.#deadLetter(message, created.reason, created.rejected, log);
@@ -412,6 +418,41 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** What the JobType computes from the message up front: its record's key and its fan-in group. */
+function deriveFromMessage(jobType: JobType, context: MessageContext):
+  | { statusKey?: string; fanIn?: { group: string; expected: number } }
+  | { failure: { reason: DeadLetterReason; detail: string } } {
+  const evaluate = (what: string, expression: string): string | { failure: { reason: DeadLetterReason; detail: string } } => {
+    const result = compileCached(expression)(context);
+    const key = 'value' in result ? celValueToKey(result.value) : undefined;
+    if (key !== undefined) return key;
+    const why = 'error' in result ? result.error : 'it did not return a string or number';
+    return { failure: { reason: what === 'statusSink.key.value' ? 'StatusKeyFailed' : 'FanInKeyFailed', detail: `JobType ${jobType.metadata.name} ${what} ${expression}: ${why}` } };
+  };
+  const derived: { statusKey?: string; fanIn?: { group: string; expected: number } } = {};
+  const { statusSink, fanIn } = jobType.spec;
+  if (statusSink) {
+    const key = evaluate('statusSink.key.value', statusSink.key.value);
+    if (typeof key !== 'string') return key;
+    derived.statusKey = key;
+  }
+  if (fanIn) {
+    const group = evaluate('fanIn.group', fanIn.group);
+    if (typeof group !== 'string') return group;
+    const expected = evaluate('fanIn.expected', fanIn.expected);
+    if (typeof expected !== 'string') return expected;
+    if (!/^[1-9][0-9]{0,5}$/.test(expected)) {
+      return { failure: { reason: 'FanInKeyFailed', detail: `JobType ${jobType.metadata.name} fanIn.expected gave ${expected}, not a positive count` } };
+    }
+    derived.fanIn = { group, expected: Number(expected) };
+  }
+  return derived;
+}
+
+function stringAttributes(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(attributes ?? {}).flatMap(([name, a]) => (a.StringValue === undefined ? [] : [[name, a.StringValue]])));
 }
 
 function attributeValues(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string | Uint8Array> {

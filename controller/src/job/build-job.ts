@@ -3,8 +3,10 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { JobType } from '../api/schemas.ts';
 import {
-  ANNOTATION_DEDUPE_KEY, ANNOTATION_PAYLOAD, ANNOTATION_QUEUE_URL, ANNOTATION_ROUTE, ANNOTATION_SENT_AT,
-  FINALIZER_OUTCOME, LABEL_BINDING, LABEL_JOB_TYPE, LABEL_MANAGED_BY, LABEL_MESSAGE_ID, MANAGED_BY,
+  ANNOTATION_DEAD_LETTER_QUEUE, ANNOTATION_DEDUPE_KEY, ANNOTATION_FAN_IN_EXPECTED, ANNOTATION_FAN_IN_GROUP,
+  ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_FORMAT, ANNOTATION_QUEUE_URL,
+  ANNOTATION_ROUTE, ANNOTATION_SENT_AT, ANNOTATION_STATUS_KEY, FINALIZER_OUTCOME, LABEL_BINDING, LABEL_JOB_TYPE,
+  LABEL_MANAGED_BY, LABEL_MESSAGE_ID, MANAGED_BY,
 } from './labels.ts';
 import { jobName, labelValue } from './naming.ts';
 
@@ -24,7 +26,16 @@ export type JobRequest = {
   /** SQS SentTimestamp (ms since epoch), kept for latency measurements. */
   sentTimestamp?: number;
   payload: { raw: string; format: string; bytes: number };
+  /** String message attributes of the original message, kept for its dead-letter record. */
+  messageAttributes?: Record<string, string>;
+  deadLetterQueueUrl?: string;
+  /** The application record's key (JobType statusSink.key). */
+  statusKey?: string;
+  fanIn?: { group: string; expected: number };
 };
+
+/** Producer attributes bigger than this are not kept on the Job. */
+const MAX_KEPT_ATTRIBUTES_BYTES = 8 * 1024;
 
 export type BuiltJob = { job: k8s.V1Job; secret?: k8s.V1Secret };
 
@@ -46,8 +57,18 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     [ANNOTATION_DEDUPE_KEY]: request.dedupeKey,
     [ANNOTATION_ROUTE]: request.route,
     [ANNOTATION_QUEUE_URL]: request.queueUrl,
+    [ANNOTATION_MESSAGE_ID]: request.messageId,
+    [ANNOTATION_PAYLOAD_FORMAT]: request.payload.format,
   };
   if (request.sentTimestamp !== undefined) annotations[ANNOTATION_SENT_AT] = new Date(request.sentTimestamp).toISOString();
+  if (request.deadLetterQueueUrl) annotations[ANNOTATION_DEAD_LETTER_QUEUE] = request.deadLetterQueueUrl;
+  if (request.statusKey !== undefined) annotations[ANNOTATION_STATUS_KEY] = request.statusKey;
+  if (request.fanIn) {
+    annotations[ANNOTATION_FAN_IN_GROUP] = request.fanIn.group;
+    annotations[ANNOTATION_FAN_IN_EXPECTED] = String(request.fanIn.expected);
+  }
+  const attributes = JSON.stringify(request.messageAttributes ?? {});
+  if (attributes !== '{}' && attributes.length <= MAX_KEPT_ATTRIBUTES_BYTES) annotations[ANNOTATION_MESSAGE_ATTRIBUTES] = attributes;
 
   const podAnnotations: Record<string, string> = { ...spec.podTemplate?.metadata?.annotations };
   if (!viaSecret) podAnnotations[ANNOTATION_PAYLOAD] = request.payload.raw;

@@ -12,6 +12,20 @@ export const ANNOTATION_QUEUE_URL = 'sluice.dev/queue-url';
 export const ANNOTATION_SENT_AT = 'sluice.dev/sent-at';
 /** Small payloads ride on the pod as an annotation and reach the container through a downward API file. */
 export const ANNOTATION_PAYLOAD = 'sluice.dev/payload';
+export const ANNOTATION_PAYLOAD_FORMAT = 'sluice.dev/payload-format';
+export const ANNOTATION_MESSAGE_ID = 'sluice.dev/message-id';
+/** The producer's string message attributes (JSON), sent along when the message is dead-lettered. */
+export const ANNOTATION_MESSAGE_ATTRIBUTES = 'sluice.dev/message-attributes';
+export const ANNOTATION_DEAD_LETTER_QUEUE = 'sluice.dev/dead-letter-queue';
+/** The application record's key, computed from the message when the Job was created. */
+export const ANNOTATION_STATUS_KEY = 'sluice.dev/status-key';
+export const ANNOTATION_FAN_IN_GROUP = 'sluice.dev/fan-in-group';
+export const ANNOTATION_FAN_IN_EXPECTED = 'sluice.dev/fan-in-expected';
+/** Side effects of a finished Job already done, so a retried reconcile does not repeat them. */
+export const ANNOTATION_OUTCOME_DONE = 'sluice.dev/outcome-done';
+
+/** A message attribute Sluice puts on the messages it sends; the dispatcher uses it as the dedupe key. */
+export const ATTRIBUTE_DEDUPE_KEY = 'Sluice.DedupeKey';
 
 /** Kept on every Job Sluice creates until its outcome is recorded. */
 export const FINALIZER_OUTCOME = 'sluice.dev/outcome';

@@ -20,6 +20,22 @@ export const EventReason = {
   /** A message could not run and the binding has no dead-letter queue; it stays in SQS. */
   NoDeadLetterQueue: 'NoDeadLetterQueue',
 
+  // Job (and its JobType)
+  /** A Job failed; its message goes to the dead-letter queue and the notifier. */
+  JobFailed: 'JobFailed',
+  /** Writing a Job's phase to its StatusSink failed; retried with backoff, the finalizer stays. */
+  SinkWriteFailed: 'SinkWriteFailed',
+  /** The application record to update does not exist and createIfMissing is false. */
+  StatusRecordMissing: 'StatusRecordMissing',
+  /** A pipeline's next message (onSuccess or fan-in) was sent. */
+  FollowUpSent: 'FollowUpSent',
+
+  // StatusSink
+  /** The sink's store answered. */
+  SinkReachable: 'SinkReachable',
+  /** The sink's store could not be reached. */
+  SinkUnreachable: 'SinkUnreachable',
+
   // QueueBinding, JobType, StatusSink
   /** The spec fails validation; the message says which field and why. */
   InvalidSpec: 'InvalidSpec',

@@ -1,7 +1,8 @@
 // JobTypes: the validated spec the dispatcher uses, and a status with the Ready condition and the
 // counts of this type's Jobs that still exist (finished Jobs leave after ttlSecondsAfterFinished).
 import type * as k8s from '@kubernetes/client-node';
-import { API_VERSION, type JobType, type JobTypeStatus } from '../api/schemas.ts';
+import { API_VERSION, type JobType, type JobTypeSpec, type JobTypeStatus } from '../api/schemas.ts';
+import { compileCached } from '../route/cel.ts';
 import { parseSpec } from '../api/validate.ts';
 import type { JobTypeLookup } from '../dispatch/dispatcher.ts';
 import { LABEL_JOB_TYPE } from '../job/labels.ts';
@@ -30,12 +31,33 @@ export class JobTypeCatalog {
     const memo = this.#parsed.get(key);
     if (memo?.version === version) return memo.result;
     const parsed = parseSpec('JobType', stored.spec);
-    const result: ReturnType<JobTypeLookup> = parsed.success
+    const invalid = parsed.success ? expressionProblem(parsed.spec) : parsed.message;
+    const result: ReturnType<JobTypeLookup> = parsed.success && !invalid
       ? { jobType: { ...stored, spec: parsed.spec } }
-      : { problem: `JobType ${name} is invalid: ${parsed.message}` };
+      : { problem: `JobType ${name} is invalid: ${invalid}` };
     this.#parsed.set(key, { version, result });
     return result;
   };
+}
+
+/** The first CEL expression of the spec that does not compile, as a condition message. */
+function expressionProblem(spec: JobTypeSpec): string | undefined {
+  const expressions: [string, string | undefined][] = [
+    ['statusSink.key.value', spec.statusSink?.key.value],
+    ['onSuccess.body', spec.onSuccess?.body],
+    ['fanIn.group', spec.fanIn?.group],
+    ['fanIn.expected', spec.fanIn?.expected],
+    ['fanIn.send.body', spec.fanIn?.send.body],
+  ];
+  for (const [field, expression] of expressions) {
+    if (expression === undefined) continue;
+    try {
+      compileCached(expression);
+    } catch (error) {
+      return `spec.${field}: ${(error as Error).message}`;
+    }
+  }
+  return undefined;
 }
 
 export type JobTypeDeps = {

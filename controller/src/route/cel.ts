@@ -11,13 +11,19 @@ export type MessageContext = {
   messageAttributes: Record<string, string | Uint8Array>;
   /** Facts from unwrapped envelopes (SNS TopicArn, EventBridge source, S3 bucket and key, …). */
   envelope: Record<string, unknown>;
+  /** After a Job finished (follow-up bodies): its termination message, parsed when it is JSON. */
+  result?: unknown;
+  /** After a Job finished: name, namespace, jobType, binding, messageId, phase. */
+  job?: Record<string, unknown>;
 };
 
 const environment = new Environment({ enableOptionalTypes: true, homogeneousAggregateLiterals: false })
   .registerVariable('body', 'dyn')
   .registerVariable('attributes', 'map<string, string>')
   .registerVariable('messageAttributes', 'map<string, dyn>')
-  .registerVariable('envelope', 'map<string, dyn>');
+  .registerVariable('envelope', 'map<string, dyn>')
+  .registerVariable('result', 'dyn')
+  .registerVariable('job', 'map<string, dyn>');
 
 export class CelCompileError extends Error {
   override name = 'CelCompileError';
@@ -44,10 +50,37 @@ export function compile(expression: string): Compiled {
   };
 }
 
+const compiledCache = new Map<string, Compiled>();
+
+/** compile(), remembering the result: JobType expressions are evaluated for every message. */
+export function compileCached(expression: string): Compiled {
+  let compiled = compiledCache.get(expression);
+  if (!compiled) {
+    compiled = compile(expression);
+    if (compiledCache.size > 1000) compiledCache.clear();
+    compiledCache.set(expression, compiled);
+  }
+  return compiled;
+}
+
 /** cel-js appends a source excerpt after the first line; the first line is the reason. */
 function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0]!.trim();
+}
+
+/** A CEL result as JSON: ints become numbers, maps and lists recurse. */
+export function celToJson(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), celToJson(v)]));
+  if (Array.isArray(value)) return value.map(celToJson);
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value !== null && typeof value === 'object') {
+    const primitive: unknown = value.valueOf();
+    if (primitive !== value) return celToJson(primitive);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, celToJson(v)]));
+  }
+  return value;
 }
 
 /** A CEL result as a string key (dedupe keys, group keys): ints, strings, bools; not maps/lists. */

@@ -14,7 +14,10 @@ export type AwsCredentials = { accessKeyId: string; secretAccessKey: string; ses
 
 export type AwsClientOptions = { region?: string; endpoint?: string; credentials?: AwsCredentials };
 
-export function awsClientOptions(spec: QueueBindingSpec, credentials?: AwsCredentials): AwsClientOptions {
+export function awsClientOptions(
+  spec: Pick<QueueBindingSpec, 'queueUrl' | 'region' | 'endpoint'>,
+  credentials?: AwsCredentials,
+): AwsClientOptions {
   const options: AwsClientOptions = {};
   const region = spec.region ?? regionFromQueueUrl(spec.queueUrl);
   if (region) options.region = region;

@@ -7,8 +7,8 @@ const MAX_DETAIL_CHARS = 4096;
 
 export type DeadLetterReason =
   | 'MalformedJson' | 'MalformedEnvelope' | 'UnknownFormat' | 'BodyTooLarge' | 'InvalidUtf8'
-  | 'PayloadFetchFailed' | 'NoRouteMatched' | 'RouteEvaluationFailed' | 'DedupeKeyFailed' | 'JobRejected'
-  | 'JobFailed' | (string & {});
+  | 'PayloadFetchFailed' | 'MalformedPipe' | 'NoRouteMatched' | 'RouteEvaluationFailed' | 'DedupeKeyFailed'
+  | 'StatusKeyFailed' | 'FanInKeyFailed' | 'JobRejected' | 'JobNameCollision' | 'JobFailed';
 
 export type DeadLetterRecord = {
   reason: DeadLetterReason;

@@ -33,4 +33,5 @@ export const stack = {
   awsEndpoint: required('AWS_ENDPOINT_URL'),
   awsRegion: required('AWS_REGION'),
   mongoUri: required('MONGODB_URI'),
+  postgresUri: required('POSTGRES_URI'),
 };

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { SinkWrite } from './types.ts';
+import { checkVersion, fieldsToSet, targetTable } from './write-fields.ts';
+
+const write = (overrides: Partial<SinkWrite> = {}): SinkWrite => ({
+  table: 'interviews', keyField: 'id', key: 'a', version: 17, versionField: 'sluiceVersion',
+  fields: {}, createIfMissing: true, ...overrides,
+});
+
+describe('targetTable', () => {
+  it("prefers the JobType's table, then the sink's default", () => {
+    expect(targetTable(write(), 'fallback', 'table')).toBe('interviews');
+    expect(targetTable(write({ table: '' }), 'fallback', 'table')).toBe('fallback');
+  });
+
+  it('refuses a write with no table anywhere, saying where to set one', () => {
+    expect(() => targetTable(write({ table: '' }), undefined, 'collection')).toThrow(/statusSink\.table/);
+    expect(() => targetTable(write({ table: '' }), undefined, 'table')).toThrow(/StatusSink's table/);
+  });
+});
+
+describe('fieldsToSet', () => {
+  it('leaves out unknown values, the key and the version, keeping null', () => {
+    const fields = { status: 'running', id: 'other', sluiceVersion: 1, exitCode: undefined, reason: null };
+    expect(fieldsToSet(write({ fields }))).toEqual([['status', 'running'], ['reason', null]]);
+  });
+
+  it('leaves out names a backend reserves', () => {
+    expect(fieldsToSet(write({ fields: { _id: 'x', status: 'queued' } }), ['_id'])).toEqual([['status', 'queued']]);
+  });
+});
+
+describe('checkVersion', () => {
+  it('accepts versions built from millisecond timestamps', () => {
+    expect(() => checkVersion(write({ version: Date.parse('2100-01-01') * 10 + 3 }))).not.toThrow();
+  });
+
+  it('rejects versions that a store would round or misorder', () => {
+    for (const version of [1.5, -1, Number.NaN, 2 ** 60]) {
+      expect(() => checkVersion(write({ version }))).toThrow(/safe integer/);
+    }
+  });
+});
