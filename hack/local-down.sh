@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops the local stack's processes that local-up.sh started (by recorded pid), or only the named
-# components: hack/local-down.sh mongo. Data stays in .local/data; add --purge to delete it.
+# components: hack/local-down.sh mongo postgres. Data stays in .local/data; add --purge to delete it.
 set -euo pipefail
 source "$(dirname "$0")/lib/stack.sh"
 

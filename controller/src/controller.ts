@@ -93,6 +93,8 @@ export async function runController(options: ControllerOptions): Promise<void> {
 
 type Leading = { synced: boolean; stop: () => Promise<void> };
 
+const JOB_TYPE_STATUS_DELAY_MS = 1_000;
+
 async function startLeading(
   kubeConfig: k8s.KubeConfig,
   clients: ReturnType<typeof makeClients>,
@@ -182,20 +184,30 @@ async function startLeading(
   const jobTypeQueue = queue('jobtype', jobTypeReconciler({ jobTypes, jobs, catalog, status, event }), 2);
   const jobQueue = queue('job', outcomes.reconcile, 8);
   const sinkQueue = queue('statussink', statusSinkReconciler({ sinks: statusSinks, open: openSink, status, event }), 2);
-  statusSinks.onChange((key) => sinkQueue.add(key));
-
-  bindings.onChange((key) => bindingQueue.add(key));
-  jobTypes.onChange((key, object) => {
-    jobTypeQueue.add(key);
-    // Bindings re-check their routes' JobTypes.
-    for (const binding of bindings.list(object.metadata?.namespace)) bindingQueue.add(keyOf(binding.metadata.namespace, binding.metadata.name));
+  // Our own status writes come back as update events: only spec changes (a new generation) need a
+  // reconcile, since the periodic requeue refreshes status anyway.
+  const onSpecChange = <T extends k8s.KubernetesObject>(handle: (object: T) => void) => ({
+    add: handle,
+    update: (object: T, previous: T) => {
+      if (object.metadata?.generation !== previous.metadata?.generation || object.metadata?.deletionTimestamp) handle(object);
+    },
+    delete: handle,
   });
+  const keyOfObject = (object: k8s.KubernetesObject) => keyOf(object.metadata?.namespace, object.metadata!.name!);
+  statusSinks.addHandlers(onSpecChange((sink) => sinkQueue.add(keyOfObject(sink))));
+  bindings.addHandlers(onSpecChange((binding) => bindingQueue.add(keyOfObject(binding))));
+  jobTypes.addHandlers(onSpecChange((jobType) => {
+    jobTypeQueue.add(keyOfObject(jobType));
+    // Bindings re-check their routes' JobTypes.
+    for (const binding of bindings.list(jobType.metadata?.namespace)) bindingQueue.add(keyOfObject(binding));
+  }));
   const onJob = (job: k8s.V1Job, deleted: boolean) => {
     const id = jobIdentity(job);
     if (deleted || jobPhase(job) !== 'active') capacity.jobFinished(id);
     else capacity.jobActive(id);
     if (!deleted) jobQueue.add(keyOf(id.namespace, id.name));
-    if (id.jobType) jobTypeQueue.add(keyOf(id.namespace, id.jobType));
+    // JobType counts are a summary: refresh them at most about once a second, not per Job event.
+    if (id.jobType) jobTypeQueue.addAfter(keyOf(id.namespace, id.jobType), JOB_TYPE_STATUS_DELAY_MS);
   };
   jobs.addHandlers({
     add: (job) => onJob(job, false),

@@ -1,12 +1,35 @@
 // Kubernetes connection: the KubeConfig, typed API clients, and predicates on API errors.
 import * as k8s from '@kubernetes/client-node';
 
+type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
+
+/**
+ * client-node 2.0 gives every typed-API request a new connection dispatcher, so each call pays a
+ * fresh TLS handshake (most of the controller's CPU under load). This keeps the first one and reuses
+ * its connection pool. The credentials it carries (CA, client certificate) are read once per process.
+ */
+export class PooledKubeConfig extends k8s.KubeConfig {
+  #dispatcher: Dispatcher | undefined;
+
+  override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const created = context.getDispatcher();
+    if (!created) return;
+    if (this.#dispatcher === undefined) {
+      this.#dispatcher = created;
+      return;
+    }
+    void created.close();
+    context.setDispatcher(this.#dispatcher);
+  }
+}
+
 /**
  * Loads the KubeConfig from KUBECONFIG when set, else the pod's service account when running in
  * a cluster, else ~/.kube/config. Fails when no cluster is configured.
  */
 export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): k8s.KubeConfig {
-  const kubeConfig = new k8s.KubeConfig();
+  const kubeConfig = new PooledKubeConfig();
   if (!env.KUBECONFIG && env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
   else kubeConfig.loadFromDefault();
   if (!kubeConfig.getCurrentCluster()) {

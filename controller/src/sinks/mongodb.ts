@@ -3,8 +3,8 @@
 // version is never duplicated. Only updateOne, insertOne, find and deleteOne: the local MongoDB-wire
 // server has no transactions and no atomic findAndModify, and the application's collection may
 // have no unique index on the key field. Without such an index two inserts for one key could both
-// land, so this process writes each record's key one write at a time, and an insert that finds a
-// rival record afterwards (the application creating it at that moment) gives way to it.
+// land, so this process serializes the writes for each key, and an insert that then finds a rival
+// record (the application creating it at that moment) gives way to it.
 import { MongoClient, MongoServerError, ObjectId, type Collection, type Db, type Filter } from 'mongodb';
 import { KeyedSerializer } from './keyed-serializer.ts';
 import type { SinkWrite, StatusSinkClient, WriteResult } from './types.ts';

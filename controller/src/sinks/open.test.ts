@@ -24,11 +24,13 @@ describe('openSink', () => {
     await Promise.all([mongo.close(), dynamo.close(), postgres.close()]);
   });
 
-  it('fails on an empty URI, an unreadable Secret and an empty spec', async () => {
+  it('fails on an empty or malformed URI, an unreadable Secret and an empty spec', async () => {
     const read = secrets({ 'pg/uri': ' \n' });
     await expect(openSink({ postgres: { uriSecretRef: { name: 'pg', key: 'uri' } } }, read)).rejects.toThrow('Secret pg key uri is empty');
     await expect(openSink({ postgres: { uriSecretRef: { name: 'gone', key: 'uri' } } }, read)).rejects.toThrow('no gone/uri');
     await expect(openSink({}, read)).rejects.toThrow('none of mongodb, dynamodb or postgres');
+    const malformed = secrets({ 'mongo/uri': 'mongo://nowhere' });
+    await expect(openSink({ mongodb: { uriSecretRef: { name: 'mongo', key: 'uri' }, database: 'app' } }, malformed)).rejects.toThrow(/Invalid scheme/);
   });
 });
 
