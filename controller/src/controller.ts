@@ -195,6 +195,7 @@ async function startLeading(
   });
   const keyOfObject = (object: k8s.KubernetesObject) => keyOf(object.metadata?.namespace, object.metadata!.name!);
   statusSinks.addHandlers(onSpecChange((sink) => sinkQueue.add(keyOfObject(sink))));
+  statusSinks.addHandlers({ delete: (sink) => void sinks.delete(sink.metadata.namespace, sink.metadata.name) });
   bindings.addHandlers(onSpecChange((binding) => bindingQueue.add(keyOfObject(binding))));
   jobTypes.addHandlers(onSpecChange((jobType) => {
     jobTypeQueue.add(keyOfObject(jobType));

@@ -30,11 +30,11 @@ async function readUri(readSecret: ReadSecret, ref: { name: string; key: string 
   return uri;
 }
 
-type Entry = { resourceVersion: string; client: Promise<StatusSinkClient> };
+type Entry = { version: string; client: Promise<StatusSinkClient> };
 export type OpenSink = (spec: StatusSinkSpec, readSecret: ReadSecret) => Promise<StatusSinkClient>;
 
 /**
- * One open client per StatusSink (namespace/name), reused while its resourceVersion stays the same.
+ * One open client per StatusSink (namespace/name), reused while its spec (generation) stays the same.
  * A changed StatusSink gets a new client and the replaced one is closed; a write still in flight on
  * it fails, and the caller's retry uses the new one. A failed open is not remembered.
  */
@@ -49,11 +49,12 @@ export class SinkCache {
   /** readSecret reads Secrets in the StatusSink's namespace; it is used only when a client is opened. */
   get(sink: StatusSink, readSecret: ReadSecret): Promise<StatusSinkClient> {
     const id = `${sink.metadata.namespace}/${sink.metadata.name}`;
-    const resourceVersion = sink.metadata.resourceVersion ?? '';
+    // The generation moves with the spec only; status writes (Reachable) must not reopen clients.
+    const version = String(sink.metadata.generation ?? sink.metadata.resourceVersion ?? '');
     const existing = this.#entries.get(id);
-    if (existing?.resourceVersion === resourceVersion) return existing.client;
+    if (existing?.version === version) return existing.client;
     if (existing) void closeQuietly(existing);
-    const entry: Entry = { resourceVersion, client: this.#open(sink.spec, readSecret) };
+    const entry: Entry = { version, client: this.#open(sink.spec, readSecret) };
     this.#entries.set(id, entry);
     entry.client.catch(() => {
       if (this.#entries.get(id) === entry) this.#entries.delete(id);
