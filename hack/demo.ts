@@ -3,6 +3,9 @@
 // of messages shaped like the seeds' producers and shows the Jobs appearing and finishing.
 // Usage: node hack/demo.ts [--keep]   (--keep leaves the controller running)
 import { CreateQueueCommand, SendMessageCommand, SQSClient, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
+import { MongoClient } from 'mongodb';
 import * as k8s from '@kubernetes/client-node';
 import { spawn, execFileSync } from 'node:child_process';
 import { openSync, readFileSync, readdirSync } from 'node:fs';
@@ -43,6 +46,24 @@ await sleep(1500); // let the new types start serving
 
 say(`Namespace ${namespace}, local queues and the seed systems from manifests/examples`);
 await core.createNamespace({ body: { metadata: { name: namespace } } }).catch(() => undefined);
+// The application's own stores, as the seed systems have them: a DynamoDB interviews table whose
+// records the application creates, MongoDB for roleplay results (Sluice creates those records).
+const dynamo = new DynamoDBClient({});
+await dynamo.send(new CreateTableCommand({
+  TableName: 'interviews',
+  KeySchema: [{ AttributeName: 'interview_id', KeyType: 'HASH' }],
+  AttributeDefinitions: [{ AttributeName: 'interview_id', AttributeType: 'S' }],
+  BillingMode: 'PAY_PER_REQUEST',
+})).catch(() => undefined);
+const interviewId = `iv-${Date.now().toString(36)}`;
+await dynamo.send(new PutItemCommand({ TableName: 'interviews', Item: { interview_id: { S: interviewId }, state: { S: 'uploaded' }, candidate: { S: 'Ada' } } }));
+await new SESClient({}).send(new VerifyEmailIdentityCommand({ EmailAddress: 'alerts@example.com' }));
+// What kwok's pods "return" (their termination message) and how they end, per JobType.
+const simulated: Record<string, Record<string, string>> = {
+  'roleplay-grading': { 'sim.sluice.dev/message': '{"score":87,"empathy":4}' },
+  'interview-processing': { 'sim.sluice.dev/message': '{"transcriptKey":"transcripts/demo.json"}' },
+  transcode: { 'sim.sluice.dev/outcome': 'fail', 'sim.sluice.dev/exit-code': '2', 'sim.sluice.dev/message': 'ffmpeg: moov atom not found' },
+};
 const localQueue = async (awsUrl: string) => {
   const name = awsUrl.split('/').pop()!;
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
@@ -61,8 +82,11 @@ for (const file of ['training-platform.yaml', 'interview-pipeline.yaml', 'fable-
     }
     if (object.kind === 'JobType') {
       // kwok runs the pods: make them take a visible moment.
-      object.spec.podTemplate = { metadata: { annotations: { 'sim.sluice.dev/duration': '3s' } } };
+      object.spec.podTemplate = { metadata: { annotations: { 'sim.sluice.dev/duration': '3s', ...simulated[object.metadata.name!] } } };
+      const onSuccess = object.spec.onSuccess as { queueUrl: string } | undefined;
+      if (onSuccess) onSuccess.queueUrl = await localQueue(onSuccess.queueUrl);
     }
+    if (object.kind === 'Secret') (object as k8s.V1Secret).stringData = { uri: env.MONGODB_URI! };
     await applyObject(object);
     console.log(`  ${object.kind}/${object.metadata.name}`);
   }
@@ -85,8 +109,8 @@ const messages: [string, string][] = [
   ['training', '{"reportType":"activities","companyId":"c-1"}'],
   ['training', '{"smartNudge":true,"userIds":["u-1","u-2"]}'],
   ['training', '{"somethingElse":true}'],
-  ['interviews', '{"interview_id":"5b0c6c1e-2f65-4a0e-9d51-0e8f2b8f3c11"}'],
-  ['interviews', '{"interview_id":"5b0c6c1e-2f65-4a0e-9d51-0e8f2b8f3c11"}'],
+  ['interviews', `{"interview_id":"${interviewId}"}`],
+  ['interviews', `{"interview_id":"${interviewId}"}`],
   ['fable-jobs', 'TRANSCODE_VIDEO|job-id-456|{"src":"s3://fable-assets/in.mov"}'],
   ['fable-jobs', '{"type":"NF","jobId":"job-789","metadata":{"event":"signup"}}'],
   ['fable-jobs', 'UNKNOWN_TYPE|job-000|metadata-string'],
@@ -104,10 +128,13 @@ let last = '';
 while (Date.now() < deadline) {
   const jobs = (await batch.listNamespacedJob({ namespace, labelSelector: 'app.kubernetes.io/managed-by=sluice' })).items;
   const done = jobs.filter((j) => j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True')).length;
-  const line = `  ${jobs.length} Jobs created, ${jobs.length - done} running, ${done} complete`;
+  const failed = jobs.filter((j) => j.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True')).length;
+  const line = `  ${jobs.length} Jobs created, ${jobs.length - done - failed} running, ${done} complete, ${failed} failed`;
   if (line !== last) console.log(line);
   last = line;
-  if (jobs.length >= messages.length - 3 && done === jobs.length) break;
+  const finished = jobs.filter((j) => j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')).length;
+  // 21 messages: one duplicate and two unroutable ones make no Job; the interview chains one more.
+  if (jobs.length >= messages.length - 2 && finished === jobs.length) break;
   await sleep(1000);
 }
 
@@ -116,6 +143,17 @@ await sleep(6000); // one status refresh
 const kubectl = (...args: string[]) => console.log(execFileSync('kubectl', args, { encoding: 'utf8', env: process.env }));
 kubectl('get', 'queuebindings,jobtypes', '-n', namespace);
 kubectl('get', 'jobs', '-n', namespace, '-L', 'sluice.dev/job-type', '--sort-by=.metadata.creationTimestamp');
+
+say('The applications\' own records, written by Sluice');
+const mongo = new MongoClient(env.MONGODB_URI!);
+for (const doc of await mongo.db('training').collection('roleplayresults').find({}, { projection: { _id: 0 } }).limit(4).toArray()) {
+  console.log(`  MongoDB training.roleplayresults: ${JSON.stringify(doc)}`);
+}
+await mongo.close();
+const { Items = [] } = await dynamo.send(new ScanCommand({ TableName: 'interviews' }));
+for (const item of Items.filter((i) => i.interview_id?.S === interviewId)) {
+  console.log(`  DynamoDB interviews: ${JSON.stringify(Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v.S ?? v.N ?? v.M ?? v])))}`);
+}
 
 say('Dead-lettered messages (each with its reason)');
 for (const binding of ['training', 'fable-jobs']) {
