@@ -11,15 +11,10 @@ import { spawn, execFileSync } from 'node:child_process';
 import { openSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { loadStackEnv, repoRoot } from './lib/stack-env.ts';
 
-const root = resolve(import.meta.dirname, '..');
-const env = Object.fromEntries(
-  readFileSync(resolve(root, '.local/env'), 'utf8').split('\n')
-    .map((line) => /^export ([A-Z_]+)=(.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => [m[1]!, m[2]!.replace('$PATH', process.env.PATH ?? '')]),
-);
-Object.assign(process.env, env);
+const root = repoRoot;
+const env = loadStackEnv();
 
 const keep = process.argv.includes('--keep');
 const namespace = 'sluice-demo';

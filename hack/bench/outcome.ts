@@ -6,6 +6,7 @@
 import { SendMessageBatchCommand, CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { PooledKubeConfig } from '../../controller/src/kube/client.ts';
+import { loadStackEnv, repoRoot } from '../lib/stack-env.ts';
 import { MongoClient } from 'mongodb';
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, readdirSync } from 'node:fs';
@@ -15,11 +16,8 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '300' }, rate: { type: 'string', default: '10' } } });
 const total = Number(values.jobs);
 const rate = Number(values.rate);
-const root = resolve(import.meta.dirname, '../..');
-for (const line of readFileSync(resolve(root, '.local/env'), 'utf8').split('\n')) {
-  const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
-  if (m && m[1] !== 'PATH') process.env[m[1]!] = m[2]!;
-}
+const root = repoRoot;
+loadStackEnv();
 // Pooled connections, as the controller uses: a fair baseline pays no TLS handshake per call.
 const kubeConfig = new PooledKubeConfig();
 kubeConfig.loadFromFile(process.env.KUBECONFIG!);

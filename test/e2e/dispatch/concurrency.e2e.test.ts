@@ -4,7 +4,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type ControllerProcess } from '../support/controller.ts';
 import { batch, createTestNamespace, eventually, jobCondition } from '../support/kube.ts';
-import { apply, createQueue, installCrds, queueDepth, releaseJobs, sqs } from '../support/sluice.ts';
+import { apply, createQueue, installCrds, queueDepth, sqs, cleanUp } from '../support/sluice.ts';
 
 const MESSAGES = 500;
 const LIMIT = 20;
@@ -36,13 +36,7 @@ beforeAll(async () => {
   controller = await startController({ namespace: ns.name });
 });
 
-afterAll(async () => {
-  await controller?.stop();
-  if (ns) {
-    await releaseJobs(ns.name);
-    await ns.remove();
-  }
-});
+afterAll(() => cleanUp(ns, [controller]));
 
 describe('a burst of 500 messages on a JobType limited to 20', () => {
   it('never has more than 20 unfinished Jobs and dispatches every message', async () => {

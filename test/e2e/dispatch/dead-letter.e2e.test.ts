@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type ControllerProcess } from '../support/controller.ts';
 import { core, createTestNamespace, eventually, kubeConfig } from '../support/kube.ts';
 import {
-  apply, createQueue, drainQueue, installCrds, queueDepth, releaseJobs, sqs, waitForJobCount,
+  apply, cleanUp, createQueue, drainQueue, installCrds, queueDepth, sqs, waitForJobCount,
 } from '../support/sluice.ts';
 
 let ns: Awaited<ReturnType<typeof createTestNamespace>>;
@@ -47,13 +47,7 @@ beforeAll(async () => {
   controller = await startController({ namespace: ns.name });
 });
 
-afterAll(async () => {
-  await controller?.stop();
-  if (ns) {
-    await releaseJobs(ns.name);
-    await ns.remove();
-  }
-});
+afterAll(() => cleanUp(ns, [controller]));
 
 const send = async (url: string, body: string) => {
   const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type ControllerProcess } from '../support/controller.ts';
 import { core, createTestNamespace, eventually } from '../support/kube.ts';
 import {
-  apply, createQueue, installCrds, payloadOf, queueDepth, releaseJobs, sluiceJobs, sqs, waitForJobCount,
+  apply, cleanUp, createQueue, installCrds, payloadOf, queueDepth, sluiceJobs, sqs, waitForJobCount,
 } from '../support/sluice.ts';
 
 let ns: Awaited<ReturnType<typeof createTestNamespace>>;
@@ -54,13 +54,7 @@ beforeAll(async () => {
   controller = await startController({ namespace: ns.name });
 });
 
-afterAll(async () => {
-  await controller?.stop();
-  if (ns) {
-    await releaseJobs(ns.name);
-    await ns.remove();
-  }
-});
+afterAll(() => cleanUp(ns, [controller]));
 
 async function send(queue: string, body: string): Promise<string> {
   const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl: queues[queue], MessageBody: body }));

@@ -96,3 +96,14 @@ export async function releaseJobs(namespace: string): Promise<void> {
 export function payloadOf(job: k8s.V1Job): string | undefined {
   return job.spec?.template.metadata?.annotations?.['sluice.dev/payload'];
 }
+
+/** After a test file: stop its controllers, let go of its Jobs, delete its namespace. */
+export async function cleanUp(
+  namespace: { name: string; remove: () => Promise<void> } | undefined,
+  controllers: ({ stop: () => Promise<void> } | undefined)[],
+): Promise<void> {
+  await Promise.all(controllers.map((c) => c?.stop() ?? Promise.resolve()));
+  if (!namespace) return;
+  await releaseJobs(namespace.name);
+  await namespace.remove();
+}

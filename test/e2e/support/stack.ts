@@ -1,26 +1,9 @@
 // The local stack's coordinates, read from the .local/env that hack/local-up.sh writes.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { envFile, loadStackEnv, repoRoot } from '../../../hack/lib/stack-env.ts';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const envFile = resolve(process.env.SLUICE_STATE_DIR ?? resolve(repoRoot, '.local'), 'env');
+export { repoRoot };
 
-export function readStackEnv(): Record<string, string> {
-  if (!existsSync(envFile)) {
-    throw new Error(`${envFile} is missing: start the local stack with hack/local-up.sh first`);
-  }
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(envFile, 'utf8').split('\n')) {
-    const match = /^export ([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (match?.[1] && match[2] !== undefined && match[1] !== 'PATH') env[match[1]] = match[2];
-  }
-  return env;
-}
-
-const env = readStackEnv();
-// The AWS SDK and the mongodb driver read these; setting them here makes every client local.
-Object.assign(process.env, env);
+const env = loadStackEnv();
 
 function required(name: string): string {
   const value = env[name];
