@@ -113,10 +113,32 @@ describe('002 Fable jobs service', () => {
   });
 });
 
+describe('envelopes producers already use', () => {
+  it('unwraps an SNS notification and routes on the message inside', async () => {
+    const inner = '{"interview_id":"from-sns"}';
+    const sns = JSON.stringify({
+      Type: 'Notification', MessageId: 'a1b2', TopicArn: 'arn:aws:sns:us-east-1:123456789012:interviews',
+      Message: inner, Timestamp: '2026-11-23T10:00:00.000Z',
+    });
+    const job = await jobFor(await send('interviews', sns));
+    expect(job.metadata?.labels?.['sluice.dev/job-type']).toBe('interview-processing');
+    expect(payloadOf(job)).toBe(inner);
+  });
+
+  it('unwraps an EventBridge event and hands its detail to the Job', async () => {
+    const event = JSON.stringify({
+      version: '0', id: 'e-1', 'detail-type': 'InterviewUploaded', source: 'app.interviews', account: '123456789012',
+      time: '2026-11-23T10:00:00Z', region: 'us-east-1', resources: [], detail: { interview_id: 'from-eventbridge' },
+    });
+    const job = await jobFor(await send('interviews', event));
+    expect(JSON.parse(payloadOf(job)!)).toEqual({ interview_id: 'from-eventbridge' });
+  });
+});
+
 describe('placement', () => {
   it('runs the GPU JobType on the GPU pool and every CPU JobType elsewhere', async () => {
     const jobs = await sluiceJobs(ns.name);
-    expect(jobs.length).toBe(9); // one per message above
+    expect(jobs.length).toBe(11); // one per message above
     const pods = await eventually('every Sluice pod to be scheduled', async () => {
       const list = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app.kubernetes.io/managed-by=sluice' })).items;
       return list.length >= jobs.length && list.every((p) => p.spec?.nodeName) ? list : undefined;

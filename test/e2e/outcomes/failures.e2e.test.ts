@@ -5,7 +5,8 @@ import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type ControllerProcess } from '../support/controller.ts';
-import { core, createTestNamespace, eventually } from '../support/kube.ts';
+import * as k8s from '@kubernetes/client-node';
+import { core, createTestNamespace, eventually, kubeConfig } from '../support/kube.ts';
 import { apply, createQueue, drainQueue, installCrds, releaseJobs, sluiceJobs, sqs } from '../support/sluice.ts';
 import { stack } from '../support/stack.ts';
 
@@ -104,6 +105,22 @@ describe('a failed Job', () => {
   it('posts to the Slack webhook', async () => {
     const post = await eventually('a webhook post', () => Promise.resolve(posts.find((p) => JSON.stringify(p.body).includes('render'))));
     expect(JSON.stringify(post.body)).toContain('BackoffLimitExceeded');
+  });
+
+  it('records the failure on the Job and its JobType: Events and status', async () => {
+    const [job] = await sluiceJobs(ns.name, 'sluice.dev/job-type=render');
+    const events = await eventually('a JobFailed event on the Job', async () => {
+      const list = await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: `involvedObject.name=${job!.metadata!.name!}` });
+      return list.items.some((e) => e.reason === 'JobFailed') ? list.items : undefined;
+    });
+    expect(events.find((e) => e.reason === 'JobFailed')?.type).toBe('Warning');
+    type JobTypeStatus = { status?: { failed?: number; lastFailureReason?: string } };
+    const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    const jobType = await eventually('the JobType to count the failure', async () => {
+      const object = await custom.getNamespacedCustomObject({ group: 'sluice.dev', version: 'v1alpha1', namespace: ns.name, plural: 'jobtypes', name: 'render' }) as JobTypeStatus;
+      return (object.status?.failed ?? 0) >= 1 ? object : undefined;
+    });
+    expect(jobType.status?.lastFailureReason).toBe('BackoffLimitExceeded');
   });
 
   it('finalizes the Job once its outcome is recorded', async () => {

@@ -8,7 +8,7 @@ import { openSink } from '../../../controller/src/sinks/open.ts';
 import { writeVersion, type SinkWrite, type StatusSinkClient } from '../../../controller/src/sinks/types.ts';
 import { stack } from '../support/stack.ts';
 import { dynamoBackend, mongoBackend, postgresBackend, VERSION_FIELD, type Backend } from './backends.ts';
-import { TcpProxy } from './tcp-proxy.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 
 type Case = { backend: Backend; target: string; specVia: (port: number) => StatusSinkSpec; uriVia: (port: number) => string };
 const cases: Case[] = [
