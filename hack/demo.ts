@@ -17,7 +17,9 @@ const root = repoRoot;
 const env = loadStackEnv();
 
 const keep = process.argv.includes('--keep');
-const namespace = 'sluice-demo';
+// A namespace per run, so each run shows only its own Jobs.
+const run = new Date().toISOString().slice(11, 19).replace(/:/g, '');
+const namespace = `sluice-demo-${run}`;
 const kubeConfig = new k8s.KubeConfig();
 kubeConfig.loadFromFile(env.KUBECONFIG!);
 const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
@@ -50,7 +52,7 @@ await dynamo.send(new CreateTableCommand({
   AttributeDefinitions: [{ AttributeName: 'interview_id', AttributeType: 'S' }],
   BillingMode: 'PAY_PER_REQUEST',
 })).catch(() => undefined);
-const interviewId = `iv-${Date.now().toString(36)}`;
+const interviewId = `iv-${run}`;
 await dynamo.send(new PutItemCommand({ TableName: 'interviews', Item: { interview_id: { S: interviewId }, state: { S: 'uploaded' }, candidate: { S: 'Ada' } } }));
 await new SESClient({}).send(new VerifyEmailIdentityCommand({ EmailAddress: 'alerts@example.com' }));
 // What kwok's pods "return" (their termination message) and how they end, per JobType.
@@ -98,24 +100,24 @@ await sleep(2000);
 
 say('Sending messages the way the seed producers do');
 const messages: [string, string][] = [
-  ['training', '{"roleplay":{"sessionId":"rp-1","userAudioDuration":93}}'],
-  ['training', '{"roleplayVideo":{"sessionId":"rp-2"},"roleplay":{"sessionId":"rp-2"}}'],
+  ['training', `{"roleplay":{"sessionId":"rp-${run}-1","userAudioDuration":93}}`],
+  ['training', `{"roleplayVideo":{"sessionId":"rp-${run}-2"},"roleplay":{"sessionId":"rp-${run}-2"}}`],
   ['training', '{"evaluationType":"interview","userId":"u-7"}'],
   ['training', '{"reportType":"activities","companyId":"c-1"}'],
   ['training', '{"smartNudge":true,"userIds":["u-1","u-2"]}'],
-  ['training', '{"somethingElse":true}'],
+  ['training', `{"somethingElse":true,"run":"${run}"}`],
   ['interviews', `{"interview_id":"${interviewId}"}`],
   ['interviews', `{"interview_id":"${interviewId}"}`],
-  ['fable-jobs', 'TRANSCODE_VIDEO|job-id-456|{"src":"s3://fable-assets/in.mov"}'],
-  ['fable-jobs', '{"type":"NF","jobId":"job-789","metadata":{"event":"signup"}}'],
-  ['fable-jobs', 'UNKNOWN_TYPE|job-000|metadata-string'],
+  ['fable-jobs', `TRANSCODE_VIDEO|job-${run}-456|{"src":"s3://fable-assets/in.mov"}`],
+  ['fable-jobs', `{"type":"NF","jobId":"job-${run}-789","metadata":{"event":"signup"}}`],
+  ['fable-jobs', `UNKNOWN_TYPE|job-${run}-000|metadata-string`],
 ];
-for (let i = 0; i < 10; i += 1) messages.push(['training', JSON.stringify({ roleplay: { sessionId: `rp-burst-${i}` } })]);
+for (let i = 0; i < 10; i += 1) messages.push(['training', JSON.stringify({ roleplay: { sessionId: `rp-${run}-burst-${i}` } })]);
 for (const [binding, body] of messages) {
   await sqs.send(new SendMessageCommand({ QueueUrl: queues.get(binding)!, MessageBody: body }));
   console.log(`  ${binding.padEnd(11)} ${body.length > 70 ? `${body.slice(0, 67)}...` : body}`);
 }
-console.log('  (one duplicate interview and two messages no route accepts: watch them below)');
+console.log('  (one duplicate interview, two messages no route accepts, and a transcode that fails: watch them below)');
 
 say('Jobs appearing and finishing (kwok runs each pod for 3s)');
 const deadline = Date.now() + 90_000;
@@ -136,12 +138,12 @@ while (Date.now() < deadline) {
 say('kubectl get queuebindings,jobtypes,jobs');
 await sleep(6000); // one status refresh
 const kubectl = (...args: string[]) => console.log(execFileSync('kubectl', args, { encoding: 'utf8', env: process.env }));
-kubectl('get', 'queuebindings,jobtypes', '-n', namespace);
+kubectl('get', 'queuebindings,jobtypes,statussinks', '-n', namespace);
 kubectl('get', 'jobs', '-n', namespace, '-L', 'sluice.dev/job-type', '--sort-by=.metadata.creationTimestamp');
 
 say('The applications\' own records, written by Sluice');
 const mongo = new MongoClient(env.MONGODB_URI!);
-for (const doc of await mongo.db('training').collection('roleplayresults').find({}, { projection: { _id: 0 } }).limit(4).toArray()) {
+for (const doc of await mongo.db('training').collection('roleplayresults').find({ sessionId: { $regex: `^rp-${run}` } }, { projection: { _id: 0 } }).limit(4).toArray()) {
   console.log(`  MongoDB training.roleplayresults: ${JSON.stringify(doc)}`);
 }
 await mongo.close();
@@ -153,8 +155,8 @@ for (const item of Items.filter((i) => i.interview_id?.S === interviewId)) {
 say('Dead-lettered messages (each with its reason)');
 for (const binding of ['training', 'fable-jobs']) {
   const dlq = await localQueue(`${queues.get(binding)!}-dlq`.replace(/pythonCUDAQueue-dlq$/, 'deadLetterQueue'));
-  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 0, MessageAttributeNames: ['All'] }));
-  for (const m of Messages) {
+  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
+  for (const m of Messages.filter((message) => message.Body?.includes(run))) {
     console.log(`  ${binding}: ${m.Body} → ${m.MessageAttributes?.['Sluice.Reason']?.StringValue}: ${m.MessageAttributes?.['Sluice.Detail']?.StringValue}`);
   }
 }

@@ -196,7 +196,7 @@ export const statusMappingSchema = z
     fields: z
       .record(z.string(), z.enum(outcomeFacts))
       .optional()
-      .describe('More fields to write: record field → fact (jobName, attempts, exitCode, reason, message, result, startedAt, …)'),
+      .describe('More fields to write: record field → fact (jobName, attempts, exitCode, reason and message of a failure, result of a success, startedAt, …)'),
     constants: z
       .record(z.string(), z.string())
       .optional()

@@ -61,7 +61,7 @@ export function outcomeFacts(job: k8s.V1Job, pods: k8s.V1Pod[], phase: Phase, ov
     attempts: (job.status?.succeeded ?? 0) + (job.status?.failed ?? 0) || (pods.length || undefined),
     exitCode: terminated?.exitCode,
     reason: failure?.reason,
-    message: failure?.message || terminated?.message || undefined,
+    message: failure?.message || undefined,
     result: phase === 'succeeded' ? parseResult(terminated?.message) : undefined,
     queuedAt: asDate(job.metadata?.creationTimestamp),
     startedAt: asDate(startedAt),
