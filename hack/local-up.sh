@@ -62,7 +62,8 @@ launch() {
 wait_healthy() {
   local name=$1 limit=${2:-60} start=$SECONDS
   until healthy "$name"; do
-    if ! running "$name"; then
+    # Only liveness here: right after the fork the pid may not show the exec'd command line yet.
+    if ! kill -0 "$(pid_of "$name")" 2>/dev/null; then
       log "ERROR: $name failed to start: its process exited. Last lines of $LOG_DIR/$name.log:"
       tail -n 25 "$LOG_DIR/$name.log" >&2
       exit 1
