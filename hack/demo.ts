@@ -7,38 +7,24 @@ import { CreateTableCommand, DynamoDBClient, PutItemCommand, ScanCommand } from 
 import { SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
 import { MongoClient } from 'mongodb';
 import * as k8s from '@kubernetes/client-node';
-import { spawn, execFileSync } from 'node:child_process';
-import { openSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { loadStackEnv, repoRoot } from './lib/stack-env.ts';
+import { connect, sleep, startController } from './lib/cluster.ts';
+import { repoRoot } from './lib/stack-env.ts';
 
-const root = repoRoot;
-const env = loadStackEnv();
+const { env, core, batch, apply: applyObject, installCrds } = connect('sluice-demo');
 
 const keep = process.argv.includes('--keep');
 // A namespace per run, so each run shows only its own Jobs.
 const run = new Date().toISOString().slice(11, 19).replace(/:/g, '');
 const namespace = `sluice-demo-${run}`;
-const kubeConfig = new k8s.KubeConfig();
-kubeConfig.loadFromFile(env.KUBECONFIG!);
-const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
-const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-const batch = kubeConfig.makeApiClient(k8s.BatchV1Api);
 const sqs = new SQSClient({});
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (text: string) => console.log(`\n\x1b[1m== ${text}\x1b[0m`);
 
-async function applyObject(object: k8s.KubernetesObject) {
-  await objects.patch(object, undefined, undefined, 'sluice-demo', true, k8s.PatchStrategy.ServerSideApply);
-}
-
 say('Installing the Sluice CRDs');
-for (const file of readdirSync(resolve(root, 'crds')).filter((f) => f.endsWith('.yaml'))) {
-  // loadAllYaml builds client-node's model classes; a plain object would lose its x-kubernetes-* keys.
-  for (const crd of k8s.loadAllYaml(readFileSync(resolve(root, 'crds', file), 'utf8')) as k8s.KubernetesObject[]) await applyObject(crd);
-  console.log(`  crds/${file}`);
-}
+for (const file of await installCrds()) console.log(`  crds/${file}`);
 await sleep(1500); // let the new types start serving
 
 say(`Namespace ${namespace}, local queues and the seed systems from manifests/examples`);
@@ -68,7 +54,7 @@ const localQueue = async (awsUrl: string) => {
 };
 const queues = new Map<string, string>();
 for (const file of ['training-platform.yaml', 'interview-pipeline.yaml', 'fable-jobs.yaml']) {
-  for (const doc of parseAllDocuments(readFileSync(resolve(root, 'manifests/examples', file), 'utf8'))) {
+  for (const doc of parseAllDocuments(readFileSync(resolve(repoRoot, 'manifests/examples', file), 'utf8'))) {
     const object = doc.toJS() as k8s.KubernetesObject & { spec: Record<string, unknown> };
     object.metadata = { ...object.metadata, namespace };
     if (object.kind === 'QueueBinding') {
@@ -90,12 +76,7 @@ for (const file of ['training-platform.yaml', 'interview-pipeline.yaml', 'fable-
 }
 
 say('Starting the controller (logs: .local/logs/demo-controller.log)');
-const log = openSync(resolve(root, '.local/logs/demo-controller.log'), 'w');
-const controller = spawn(process.execPath, [
-  resolve(root, 'controller/src/cli/main.ts'), 'controller',
-  '--namespace', namespace, '--lease-namespace', namespace, '--metrics-bind-address', '127.0.0.1:18080',
-], { stdio: ['ignore', log, log], detached: keep, env: process.env });
-if (keep) controller.unref();
+const controller = startController({ namespace, metricsPort: 18080, logName: 'demo-controller', detached: keep });
 await sleep(2000);
 
 say('Sending messages the way the seed producers do');

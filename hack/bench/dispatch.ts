@@ -4,11 +4,7 @@
 // Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 32]
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
-import { PooledKubeConfig } from '../../controller/src/kube/client.ts';
-import { loadStackEnv, repoRoot } from '../lib/stack-env.ts';
-import { spawn } from 'node:child_process';
-import { openSync, readFileSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { connect, quantile, sleep, startController } from '../lib/cluster.ts';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
@@ -25,23 +21,10 @@ const total = Number(values.messages);
 const bareConcurrency = Number(values['bare-concurrency']);
 const trickleRate = Number(values['trickle-rate']);
 const trickleMessages = Number(values['trickle-messages']);
-const root = repoRoot;
-loadStackEnv();
 // Pooled connections, as the controller uses: a fair baseline pays no TLS handshake per call.
-const kubeConfig = new PooledKubeConfig();
-kubeConfig.loadFromFile(process.env.KUBECONFIG!);
-const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-const batch = kubeConfig.makeApiClient(k8s.BatchV1Api);
-const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
+const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
 const sqs = new SQSClient({});
-const apply = (object: k8s.KubernetesObject) =>
-  objects.patch(object, undefined, undefined, 'sluice-bench', true, k8s.PatchStrategy.ServerSideApply);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-
-for (const file of readdirSync(resolve(root, 'crds')).filter((f) => f.endsWith('.yaml'))) {
-  for (const crd of k8s.loadAllYaml(readFileSync(resolve(root, 'crds', file), 'utf8')) as k8s.KubernetesObject[]) await apply(crd);
-}
+await installCrds();
 const run = Date.now().toString(36);
 const jobTypeSpec = { image: 'registry.invalid/bench:1', ttlSecondsAfterFinished: 600 };
 
@@ -132,11 +115,7 @@ await apply({
   apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: 'bench', namespace: sluiceNs },
   spec: { queueUrl, maxInFlight: total * 2, routes: [{ name: 'all', when: 'true', jobType: 'bench' }] },
 } as k8s.KubernetesObject);
-const log = openSync(resolve(root, '.local/logs/bench-controller.log'), 'w');
-const controller = spawn(process.execPath, [
-  resolve(root, 'controller/src/cli/main.ts'), 'controller', '--namespace', sluiceNs, '--lease-namespace', sluiceNs,
-  '--metrics-bind-address', '127.0.0.1:18081',
-], { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: 'warn' } });
+const controller = startController({ namespace: sluiceNs, metricsPort: 18081, logName: 'bench-controller', logLevel: 'warn' });
 await sleep(3000);
 
 const seen = new Map<string, { at: number; job: k8s.V1Job }>();

@@ -5,36 +5,20 @@
 // Usage: node hack/bench/outcome.ts [--jobs 300] [--rate 10]   (messages per second)
 import { SendMessageBatchCommand, CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
-import { PooledKubeConfig } from '../../controller/src/kube/client.ts';
-import { loadStackEnv, repoRoot } from '../lib/stack-env.ts';
+import { connect, quantile, sleep, startController } from '../lib/cluster.ts';
 import { MongoClient } from 'mongodb';
-import { spawn } from 'node:child_process';
-import { openSync, readFileSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '300' }, rate: { type: 'string', default: '10' } } });
 const total = Number(values.jobs);
 const rate = Number(values.rate);
-const root = repoRoot;
-loadStackEnv();
-// Pooled connections, as the controller uses: a fair baseline pays no TLS handshake per call.
-const kubeConfig = new PooledKubeConfig();
-kubeConfig.loadFromFile(process.env.KUBECONFIG!);
-const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-const batch = kubeConfig.makeApiClient(k8s.BatchV1Api);
-const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
-const apply = (object: k8s.KubernetesObject) => objects.patch(object, undefined, undefined, 'sluice-bench', true, k8s.PatchStrategy.ServerSideApply);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
 const summary = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return `median ${quantile(sorted, 0.5).toFixed(1)} ms, p90 ${quantile(sorted, 0.9).toFixed(1)} ms, p99 ${quantile(sorted, 0.99).toFixed(1)} ms over ${sorted.length}`;
 };
 
-for (const file of readdirSync(resolve(root, 'crds')).filter((f) => f.endsWith('.yaml'))) {
-  for (const crd of k8s.loadAllYaml(readFileSync(resolve(root, 'crds', file), 'utf8')) as k8s.KubernetesObject[]) await apply(crd);
-}
+await installCrds();
 const run = Date.now().toString(36);
 const namespace = `bench-outcome-${run}`;
 const database = `bench_${run}`;
@@ -64,11 +48,7 @@ await apply({
   apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: 'grade', namespace },
   spec: { queueUrl, maxInFlight: 100, routes: [{ name: 'all', when: 'true', jobType: 'grade' }] },
 } as k8s.KubernetesObject);
-const log = openSync(resolve(root, '.local/logs/bench-outcome-controller.log'), 'w');
-const controller = spawn(process.execPath, [
-  resolve(root, 'controller/src/cli/main.ts'), 'controller', '--namespace', namespace, '--lease-namespace', namespace,
-  '--metrics-bind-address', '127.0.0.1:18082',
-], { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' } });
+const controller = startController({ namespace, metricsPort: 18082, logName: 'bench-outcome-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn' });
 await sleep(3000);
 
 const completedAt = new Map<string, number>();

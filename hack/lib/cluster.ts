@@ -1,0 +1,61 @@
+// What the demo and the benchmarks share: clients on the local stack, the CRDs, a controller
+// process. Tests have their own support in test/e2e/support.
+import * as k8s from '@kubernetes/client-node';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync, readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PooledKubeConfig } from '../../controller/src/kube/client.ts';
+import { loadStackEnv, repoRoot } from './stack-env.ts';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Clients on the local stack (its .local/env loaded into process.env), with pooled connections as the controller has. */
+export function connect(fieldManager: string) {
+  const env = loadStackEnv();
+  const kubeConfig = new PooledKubeConfig();
+  kubeConfig.loadFromFile(env.KUBECONFIG!);
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
+  const apply = (object: k8s.KubernetesObject) =>
+    objects.patch(object, undefined, undefined, fieldManager, true, k8s.PatchStrategy.ServerSideApply);
+  return {
+    env,
+    kubeConfig,
+    core: kubeConfig.makeApiClient(k8s.CoreV1Api),
+    batch: kubeConfig.makeApiClient(k8s.BatchV1Api),
+    apply,
+    /** Server-side applies crds/; loadAllYaml keeps their x-kubernetes-* keys, a plain object would lose them. */
+    installCrds: async (): Promise<string[]> => {
+      const files = readdirSync(resolve(repoRoot, 'crds')).filter((f) => f.endsWith('.yaml'));
+      for (const file of files) {
+        for (const crd of k8s.loadAllYaml(readFileSync(resolve(repoRoot, 'crds', file), 'utf8')) as k8s.KubernetesObject[]) await apply(crd);
+      }
+      return files;
+    },
+  };
+}
+
+/** Starts `sluice controller` for one namespace, logging to .local/logs/<name>.log. */
+export function startController(options: {
+  namespace: string;
+  metricsPort: number;
+  logName: string;
+  logLevel?: string;
+  detached?: boolean;
+}): ChildProcess {
+  const log = openSync(resolve(repoRoot, `.local/logs/${options.logName}.log`), 'w');
+  const child = spawn(process.execPath, [
+    resolve(repoRoot, 'controller/src/cli/main.ts'), 'controller',
+    '--namespace', options.namespace, '--lease-namespace', options.namespace,
+    '--metrics-bind-address', `127.0.0.1:${options.metricsPort}`,
+  ], {
+    stdio: ['ignore', log, log],
+    detached: options.detached ?? false,
+    env: { ...process.env, LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'info' },
+  });
+  if (options.detached) child.unref();
+  return child;
+}
+
+export function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
