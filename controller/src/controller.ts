@@ -19,7 +19,7 @@ import { JobOutcomeReconciler } from './reconcile/job-outcome.ts';
 import { statusSinkReconciler } from './reconcile/status-sink.ts';
 import { Notifier, createNotifyCounters } from './notify/notifier.ts';
 import { SinkCache } from './sinks/open.ts';
-import { registry } from './metrics.ts';
+import { registry, workQueueMetrics } from './metrics.ts';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { JobTypeCatalog, jobTypeReconciler } from './reconcile/job-type.ts';
 import { QueueBindingReconciler, type EventSink } from './reconcile/queue-binding.ts';
@@ -179,7 +179,7 @@ async function startLeading(
   });
 
   const queue = (name: string, reconcile: Reconciler, concurrency = 4) =>
-    new WorkQueue({ name, reconcile, logger: log, concurrency });
+    new WorkQueue({ name, reconcile, logger: log, concurrency, metrics: workQueueMetrics(name) });
   const bindingQueue = queue('queuebinding', queueBindings.reconcile);
   const jobTypeQueue = queue('jobtype', jobTypeReconciler({ jobTypes, jobs, catalog, status, event }), 2);
   const jobQueue = queue('job', outcomes.reconcile, 8);

@@ -1,6 +1,7 @@
 // Prometheus metrics. Domain metrics carry the sluice_ prefix, base units and bounded labels
 // (namespace, binding, job type, reason: never a message id).
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WorkQueueMetrics } from './kube/work-queue.ts';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -60,4 +61,38 @@ export function initBindingMetrics(namespace: string, binding: string): void {
   messagesReceived.inc({ namespace, binding }, 0);
   for (const operation of ['receive', 'delete', 'changeVisibility', 'deadLetter']) sqsErrors.inc({ namespace, binding, operation }, 0);
   jobCreateErrors.inc({ namespace, binding }, 0);
+}
+
+// The controller machinery under the names controller-runtime uses, so existing dashboards and
+// alerts for Kubernetes controllers work unchanged.
+const workqueueDepth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of the work queue.', labelNames: ['name', 'controller'] as const, registers: [registry] });
+const workqueueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Adds handled by the work queue.', labelNames: ['name', 'controller'] as const, registers: [registry] });
+const workqueueRetries = new Counter({ name: 'workqueue_retries_total', help: 'Retries handled by the work queue.', labelNames: ['name', 'controller'] as const, registers: [registry] });
+const workqueueQueueDuration = new Histogram({
+  name: 'workqueue_queue_duration_seconds', help: 'How long an item waits in the work queue before being processed.',
+  labelNames: ['name', 'controller'] as const, buckets: [0.001, 0.01, 0.1, 1, 10, 100], registers: [registry],
+});
+const workqueueWorkDuration = new Histogram({
+  name: 'workqueue_work_duration_seconds', help: 'How long processing an item takes.',
+  labelNames: ['name', 'controller'] as const, buckets: [0.001, 0.01, 0.1, 1, 10, 100], registers: [registry],
+});
+const reconcileTotal = new Counter({
+  name: 'controller_runtime_reconcile_total', help: 'Reconciles per controller and result.',
+  labelNames: ['controller', 'result'] as const, registers: [registry],
+});
+
+/** Hooks for a WorkQueue that feed the workqueue_* and controller_runtime_* metrics. */
+export function workQueueMetrics(controller: string): WorkQueueMetrics {
+  const labels = { name: controller, controller };
+  for (const result of ['success', 'error', 'requeue_after'] as const) reconcileTotal.inc({ controller, result }, 0);
+  workqueueAdds.inc(labels, 0);
+  workqueueRetries.inc(labels, 0);
+  return {
+    depth: (queued) => workqueueDepth.set(labels, queued),
+    added: () => workqueueAdds.inc(labels),
+    queueLatency: (seconds) => workqueueQueueDuration.observe(labels, seconds),
+    workDuration: (seconds) => workqueueWorkDuration.observe(labels, seconds),
+    retried: () => workqueueRetries.inc(labels),
+    reconciled: (result) => reconcileTotal.inc({ controller, result }),
+  };
 }

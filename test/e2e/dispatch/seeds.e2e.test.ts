@@ -150,6 +150,15 @@ describe('placement', () => {
     }
   });
 
+  it('exposes what happened as Prometheus metrics', async () => {
+    const metrics = await controller.metrics();
+    const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? NaN);
+    expect(value(/sluice_messages_dispatched_total\{namespace="[^"]+",binding="training",job_type="nudge"\} (\d+)/)).toBe(2);
+    expect(value(/sluice_messages_received_total\{namespace="[^"]+",binding="fable-jobs"\} (\d+)/)).toBe(2);
+    expect(value(/controller_runtime_reconcile_total\{controller="queuebinding",result="requeue_after"\} (\d+)/)).toBeGreaterThan(0);
+    expect(metrics).toMatch(/workqueue_depth\{name="job",controller="job"\} \d+/);
+  });
+
   it('deletes every dispatched message from its queue', async () => {
     for (const queueUrl of Object.values(queues)) {
       await eventually(`${queueUrl} to be empty`, async () => ((await queueDepth(queueUrl)) === 0 ? true : undefined));
