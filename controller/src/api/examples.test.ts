@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { compileBinding } from '../dispatch/dispatcher.ts';
+import { compileBinding } from '../dispatch/plan.ts';
 import type { QueueBinding } from './schemas.ts';
 import { parseSpec } from './validate.ts';
 import { kinds, type KindName } from './kinds.ts';

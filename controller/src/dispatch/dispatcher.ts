@@ -3,24 +3,22 @@
 // Job or a dead-letter record; anything unexpected leaves it in SQS to be redelivered, and a
 // redelivery collides with its own Job (deterministic name) instead of running twice.
 import * as k8s from '@kubernetes/client-node';
-import {
-  ChangeMessageVisibilityCommand, ReceiveMessageCommand, type Message, type MessageAttributeValue, type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import pRetry, { AbortError } from 'p-retry';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobType, QueueBinding } from '../api/schemas.ts';
-import { decodeMessage, DecodeError, type PayloadStore } from '../decode/index.ts';
-import { buildJob, ownedBy, type BuiltJob } from '../job/build-job.ts';
-import { ANNOTATION_DEDUPE_KEY, ATTRIBUTE_DEDUPE_KEY, LABEL_BINDING } from '../job/labels.ts';
+import type { QueueBinding } from '../api/schemas.ts';
+import type { PayloadStore } from '../decode/index.ts';
+import { ownedBy, type BuiltJob } from '../job/build-job.ts';
+import { ANNOTATION_DEDUPE_KEY, LABEL_BINDING } from '../job/labels.ts';
 import { isAlreadyExists } from '../kube/client.ts';
 import type { EventReason } from '../kube/event-reasons.ts';
 import type { Logger } from '../log.ts';
 import * as metrics from '../metrics.ts';
-import { celValueToKey, compile, compileCached, type Compiled, type MessageContext } from '../route/cel.ts';
-import { compileRouter, type Router } from '../route/router.ts';
 import { BatchDeleter } from '../sqs/batch-deleter.ts';
 import { sendToDeadLetter, type DeadLetterReason } from '../sqs/dead-letter.ts';
 import type { CapacityTracker } from './capacity.ts';
+import { planMessage, type CompiledBinding, type JobTypeLookup } from './plan.ts';
+
 
 /** How long a message waits in SQS before it is offered again when it cannot run yet. */
 const DEFER_AT_CAPACITY_SECONDS = 5;
@@ -29,7 +27,6 @@ const DEFER_JOB_TYPE_UNAVAILABLE_SECONDS = 30;
 const DEFER_UNDELIVERABLE_SECONDS = 300;
 const MAX_RECEIVE_BACKOFF_MS = 30_000;
 
-export type JobTypeLookup = (namespace: string, name: string) => { jobType: JobType } | { problem: string };
 
 export type DispatcherDeps = {
   sqs: SQSClient;
@@ -57,19 +54,6 @@ export type BindingStats = {
   /** Set when a message needed a dead-letter queue the binding does not have. */
   missingDeadLetterQueue?: boolean;
 };
-
-type CompiledBinding = { router: Router; dedupe?: Compiled };
-
-/** Compiles routes and the dedupe expression; throws with a message fit for a status condition. */
-export function compileBinding(binding: QueueBinding): CompiledBinding {
-  const router = compileRouter(binding.spec.routes);
-  if (!binding.spec.dedupeKey) return { router };
-  try {
-    return { router, dedupe: compile(binding.spec.dedupeKey) };
-  } catch (error) {
-    throw new Error(`dedupeKey: ${(error as Error).message}`, { cause: error });
-  }
-}
 
 export class BindingDispatcher {
   readonly stats: BindingStats = { received: 0, dispatched: 0, deadLettered: 0, deferred: 0 };
@@ -194,81 +178,30 @@ export class BindingDispatcher {
       routed = true;
     };
     try {
-      const spec = this.#binding.spec;
-      let decoded;
-      try {
-        decoded = await decodeMessage(
-          { body: message.Body ?? '', messageAttributes: message.MessageAttributes ?? {} },
-          spec.message,
-          this.#deps.payloads,
-        );
-      } catch (error) {
-        // A payload S3 could not serve right now is not the message's fault: leave it for redelivery.
-        if (error instanceof DecodeError && !error.retryable) return await this.#deadLetter(message, error.reason, error.message, log);
-        throw error;
-      }
-      const context: MessageContext = {
-        body: decoded.body,
-        attributes: message.Attributes ?? {},
-        messageAttributes: attributeValues(message.MessageAttributes),
-        envelope: decoded.envelope,
-      };
-      const decision = this.#compiled.router(context);
-      if (!decision.matched) return await this.#deadLetter(message, decision.reason, decision.message, log);
-
-      // Messages Sluice itself sends (follow-ups, fan-ins) carry their idempotency key.
-      let dedupeKey = message.MessageAttributes?.[ATTRIBUTE_DEDUPE_KEY]?.StringValue ?? message.MessageId ?? '';
-      if (this.#compiled.dedupe) {
-        const result = this.#compiled.dedupe(context);
-        const key = 'value' in result ? celValueToKey(result.value) : undefined;
-        if (!key) {
-          const why = 'error' in result ? result.error : 'it did not return a string or number';
-          return await this.#deadLetter(message, 'DedupeKeyFailed', `dedupeKey ${spec.dedupeKey ?? ''}: ${why}`, log);
-        }
-        dedupeKey = key;
-      }
-
-      const found = this.#deps.jobTypes(this.#namespace, decision.jobType);
-      if (!('jobType' in found)) {
-        this.#deps.onWarning?.('JobTypeUnavailable', `route ${decision.route}: ${found.problem}`);
+      const plan = await planMessage(this.#binding, this.#compiled, message, this.#deps.jobTypes, this.#deps.payloads);
+      if (plan.action === 'dead-letter') return await this.#deadLetter(message, plan.reason, plan.detail, log);
+      if (plan.action === 'defer') {
+        this.#deps.onWarning?.('JobTypeUnavailable', plan.detail);
         return await this.#defer(message, 'JobTypeUnavailable', DEFER_JOB_TYPE_UNAVAILABLE_SECONDS, log);
       }
-      const { jobType } = found;
-      if (!this.#deps.capacity.tryReserveType(this.#namespace, decision.jobType, jobType.spec.maxConcurrency)) {
-        markRouted();
+      const { built, jobType, sentTimestamp } = plan;
+      markRouted();
+      if (!this.#deps.capacity.tryReserveType(this.#namespace, jobType.metadata.name, jobType.spec.maxConcurrency)) {
         return await this.#defer(message, 'JobTypeAtCapacity', DEFER_AT_CAPACITY_SECONDS, log);
       }
-      const derived = deriveFromMessage(jobType, context);
-      if ('failure' in derived) return await this.#deadLetter(message, derived.failure.reason, derived.failure.detail, log);
-      reservedType = decision.jobType;
-      markRouted();
-
-      const sentTimestamp = Number(message.Attributes?.SentTimestamp) || undefined;
-      const built = buildJob({
-        namespace: this.#namespace,
-        binding: this.#name,
-        queueUrl: spec.queueUrl,
-        route: decision.route,
-        messageId: message.MessageId ?? '',
-        dedupeKey,
-        sentTimestamp,
-        payload: { raw: decoded.raw, format: decoded.format, bytes: decoded.bytes },
-        messageAttributes: stringAttributes(message.MessageAttributes),
-        deadLetterQueueUrl: spec.deadLetter?.queueUrl,
-        ...derived,
-      }, jobType);
+      reservedType = jobType.metadata.name;
       const created = await this.#createJob(built, log);
       if ('rejected' in created) return await this.#deadLetter(message, created.reason, created.rejected, log);
 
       this.#deps.capacity.jobActive({
-        namespace: this.#namespace, name: built.job.metadata!.name!, binding: this.#name, jobType: decision.jobType,
+        namespace: this.#namespace, name: built.job.metadata!.name!, binding: this.#name, jobType: reservedType,
       });
       if (sentTimestamp) metrics.messageToJobSeconds.observe(this.#labels, (this.#now() - sentTimestamp) / 1000);
       this.#deps.afterJobCreated?.();
       await this.#delete(message);
       this.stats.dispatched += 1;
-      metrics.messagesDispatched.inc({ ...this.#labels, job_type: decision.jobType });
-      log.debug({ job: built.job.metadata!.name, jobType: decision.jobType, created: created.created }, 'Dispatched message');
+      metrics.messagesDispatched.inc({ ...this.#labels, job_type: reservedType });
+      log.debug({ job: built.job.metadata!.name, jobType: reservedType, route: plan.route, created: created.created }, 'Dispatched message');
     } catch (error) {
       // Left in SQS: it reappears after the visibility timeout and collides with its own Job if one exists.
       log.error({ err: error }, 'Message handling failed; leaving it for redelivery');
@@ -418,48 +351,4 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** What the JobType computes from the message up front: its record's key and its fan-in group. */
-function deriveFromMessage(jobType: JobType, context: MessageContext):
-  | { statusKey?: string; fanIn?: { group: string; expected: number } }
-  | { failure: { reason: DeadLetterReason; detail: string } } {
-  const evaluate = (what: string, expression: string): string | { failure: { reason: DeadLetterReason; detail: string } } => {
-    const result = compileCached(expression)(context);
-    const key = 'value' in result ? celValueToKey(result.value) : undefined;
-    if (key !== undefined) return key;
-    const why = 'error' in result ? result.error : 'it did not return a string or number';
-    return { failure: { reason: what === 'statusSink.key.value' ? 'StatusKeyFailed' : 'FanInKeyFailed', detail: `JobType ${jobType.metadata.name} ${what} ${expression}: ${why}` } };
-  };
-  const derived: { statusKey?: string; fanIn?: { group: string; expected: number } } = {};
-  const { statusSink, fanIn } = jobType.spec;
-  if (statusSink) {
-    const key = evaluate('statusSink.key.value', statusSink.key.value);
-    if (typeof key !== 'string') return key;
-    derived.statusKey = key;
-  }
-  if (fanIn) {
-    const group = evaluate('fanIn.group', fanIn.group);
-    if (typeof group !== 'string') return group;
-    const expected = evaluate('fanIn.expected', fanIn.expected);
-    if (typeof expected !== 'string') return expected;
-    if (!/^[1-9][0-9]{0,5}$/.test(expected)) {
-      return { failure: { reason: 'FanInKeyFailed', detail: `JobType ${jobType.metadata.name} fanIn.expected gave ${expected}, not a positive count` } };
-    }
-    derived.fanIn = { group, expected: Number(expected) };
-  }
-  return derived;
-}
-
-function stringAttributes(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(attributes ?? {}).flatMap(([name, a]) => (a.StringValue === undefined ? [] : [[name, a.StringValue]])));
-}
-
-function attributeValues(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string | Uint8Array> {
-  const values: Record<string, string | Uint8Array> = {};
-  for (const [name, attribute] of Object.entries(attributes ?? {})) {
-    const value = attribute.StringValue ?? attribute.BinaryValue;
-    if (value !== undefined) values[name] = value;
-  }
-  return values;
 }

@@ -7,7 +7,7 @@ import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '
 import * as k8s from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import type { FollowUp, JobType, Phase } from '../api/schemas.ts';
-import type { JobTypeLookup } from '../dispatch/dispatcher.ts';
+import type { JobTypeLookup } from '../dispatch/plan.ts';
 import { decodeMessage } from '../decode/index.ts';
 import {
   ANNOTATION_DEAD_LETTER_QUEUE, ANNOTATION_FAN_IN_EXPECTED, ANNOTATION_FAN_IN_GROUP, ANNOTATION_MESSAGE_ATTRIBUTES,

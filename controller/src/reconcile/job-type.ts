@@ -4,7 +4,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { API_VERSION, type JobType, type JobTypeSpec, type JobTypeStatus } from '../api/schemas.ts';
 import { compileCached } from '../route/cel.ts';
 import { parseSpec } from '../api/validate.ts';
-import type { JobTypeLookup } from '../dispatch/dispatcher.ts';
+import type { JobTypeLookup } from '../dispatch/plan.ts';
 import { LABEL_JOB_TYPE } from '../job/labels.ts';
 import { setCondition } from '../kube/conditions.ts';
 import { EventReason as reasons } from '../kube/event-reasons.ts';

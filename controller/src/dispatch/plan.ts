@@ -1,0 +1,138 @@
+// What one received message becomes, decided without side effects: a Job to create (built and
+// ready), a dead-letter record with its reason, or a wait for its JobType. The dispatcher acts on
+// the plan; `kubectl sluice route` prints it.
+import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { JobType, QueueBinding } from '../api/schemas.ts';
+import { decodeMessage, DecodeError, type PayloadStore } from '../decode/index.ts';
+import { buildJob, type BuiltJob } from '../job/build-job.ts';
+import { ATTRIBUTE_DEDUPE_KEY } from '../job/labels.ts';
+import { celValueToKey, compile, compileCached, type Compiled, type MessageContext } from '../route/cel.ts';
+import { compileRouter, type Router } from '../route/router.ts';
+import type { DeadLetterReason } from '../sqs/dead-letter.ts';
+
+export type JobTypeLookup = (namespace: string, name: string) => { jobType: JobType } | { problem: string };
+
+export type MessagePlan =
+  | { action: 'create'; route: string; jobType: JobType; built: BuiltJob; sentTimestamp?: number }
+  | { action: 'dead-letter'; reason: DeadLetterReason; detail: string }
+  | { action: 'defer'; detail: string };
+
+export type CompiledBinding = { router: Router; dedupe?: Compiled };
+
+/** Compiles routes and the dedupe expression; throws with a message fit for a status condition. */
+export function compileBinding(binding: QueueBinding): CompiledBinding {
+  const router = compileRouter(binding.spec.routes);
+  if (!binding.spec.dedupeKey) return { router };
+  try {
+    return { router, dedupe: compile(binding.spec.dedupeKey) };
+  } catch (error) {
+    throw new Error(`dedupeKey: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Decodes, routes and builds the Job for a message. Throws only when the message cannot be judged
+ * now (a payload S3 could not serve): it should then stay in SQS for redelivery.
+ */
+export async function planMessage(
+  binding: QueueBinding,
+  compiled: CompiledBinding,
+  message: Message,
+  jobTypes: JobTypeLookup,
+  payloads: PayloadStore,
+): Promise<MessagePlan> {
+  const spec = binding.spec;
+  let decoded;
+  try {
+    decoded = await decodeMessage({ body: message.Body ?? '', messageAttributes: message.MessageAttributes ?? {} }, spec.message, payloads);
+  } catch (error) {
+    if (error instanceof DecodeError && !error.retryable) return { action: 'dead-letter', reason: error.reason, detail: error.message };
+    throw error;
+  }
+  const context: MessageContext = {
+    body: decoded.body,
+    attributes: message.Attributes ?? {},
+    messageAttributes: attributeValues(message.MessageAttributes),
+    envelope: decoded.envelope,
+  };
+  const decision = compiled.router(context);
+  if (!decision.matched) return { action: 'dead-letter', reason: decision.reason, detail: decision.message };
+
+  // Messages Sluice itself sends (follow-ups, fan-ins) carry their idempotency key.
+  let dedupeKey = message.MessageAttributes?.[ATTRIBUTE_DEDUPE_KEY]?.StringValue ?? message.MessageId ?? '';
+  if (compiled.dedupe) {
+    const result = compiled.dedupe(context);
+    const key = 'value' in result ? celValueToKey(result.value) : undefined;
+    if (!key) {
+      const why = 'error' in result ? result.error : 'it did not return a string or number';
+      return { action: 'dead-letter', reason: 'DedupeKeyFailed', detail: `dedupeKey ${spec.dedupeKey ?? ''}: ${why}` };
+    }
+    dedupeKey = key;
+  }
+
+  const found = jobTypes(binding.metadata.namespace, decision.jobType);
+  if (!('jobType' in found)) return { action: 'defer', detail: `route ${decision.route}: ${found.problem}` };
+  const { jobType } = found;
+  const derived = deriveFromMessage(jobType, context);
+  if ('failure' in derived) return { action: 'dead-letter', ...derived.failure };
+
+  const sentTimestamp = Number(message.Attributes?.SentTimestamp) || undefined;
+  const built = buildJob({
+    namespace: binding.metadata.namespace,
+    binding: binding.metadata.name,
+    queueUrl: spec.queueUrl,
+    route: decision.route,
+    messageId: message.MessageId ?? '',
+    dedupeKey,
+    sentTimestamp,
+    payload: { raw: decoded.raw, format: decoded.format, bytes: decoded.bytes },
+    messageAttributes: stringAttributes(message.MessageAttributes),
+    deadLetterQueueUrl: spec.deadLetter?.queueUrl,
+    ...derived,
+  }, jobType);
+  return { action: 'create', route: decision.route, jobType, built, ...(sentTimestamp && { sentTimestamp }) };
+}
+
+/** What the JobType computes from the message up front: its record's key and its fan-in group. */
+function deriveFromMessage(jobType: JobType, context: MessageContext):
+  | { statusKey?: string; fanIn?: { group: string; expected: number } }
+  | { failure: { reason: DeadLetterReason; detail: string } } {
+  const evaluate = (what: string, expression: string): string | { failure: { reason: DeadLetterReason; detail: string } } => {
+    const result = compileCached(expression)(context);
+    const key = 'value' in result ? celValueToKey(result.value) : undefined;
+    if (key !== undefined) return key;
+    const why = 'error' in result ? result.error : 'it did not return a string or number';
+    return { failure: { reason: what === 'statusSink.key.value' ? 'StatusKeyFailed' : 'FanInKeyFailed', detail: `JobType ${jobType.metadata.name} ${what} ${expression}: ${why}` } };
+  };
+  const derived: { statusKey?: string; fanIn?: { group: string; expected: number } } = {};
+  const { statusSink, fanIn } = jobType.spec;
+  if (statusSink) {
+    const key = evaluate('statusSink.key.value', statusSink.key.value);
+    if (typeof key !== 'string') return key;
+    derived.statusKey = key;
+  }
+  if (fanIn) {
+    const group = evaluate('fanIn.group', fanIn.group);
+    if (typeof group !== 'string') return group;
+    const expected = evaluate('fanIn.expected', fanIn.expected);
+    if (typeof expected !== 'string') return expected;
+    if (!/^[1-9][0-9]{0,5}$/.test(expected)) {
+      return { failure: { reason: 'FanInKeyFailed', detail: `JobType ${jobType.metadata.name} fanIn.expected gave ${expected}, not a positive count` } };
+    }
+    derived.fanIn = { group, expected: Number(expected) };
+  }
+  return derived;
+}
+
+function stringAttributes(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(attributes ?? {}).flatMap(([name, a]) => (a.StringValue === undefined ? [] : [[name, a.StringValue]])));
+}
+
+function attributeValues(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string | Uint8Array> {
+  const values: Record<string, string | Uint8Array> = {};
+  for (const [name, attribute] of Object.entries(attributes ?? {})) {
+    const value = attribute.StringValue ?? attribute.BinaryValue;
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}
