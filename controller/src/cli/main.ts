@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// The one Sluice binary: `sluice controller` (and, as a kubectl plugin, the SRE commands).
+// The one Sluice binary: `sluice controller`, and the SRE commands (route, dlq, send), which also
+// work as a kubectl plugin: `kubectl sluice route …` when installed as kubectl-sluice.
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
 import { runController } from '../controller.ts';
 import { createLogger } from '../log.ts';
+import { peekDeadLetters, redriveDeadLetters, routeMessage, sendTestMessage } from './sre.ts';
 
 const program = new Command('sluice').description('Turns SQS messages into Kubernetes Jobs.');
 
@@ -33,10 +35,64 @@ program
     });
   });
 
+const namespaceOption = () => new Option('-n, --namespace <ns>', 'namespace of the QueueBinding').default('default');
+const print = (line: string) => console.log(line);
+
+program
+  .command('route')
+  .description('Show which route and JobType a message takes and the Job it would become (nothing is created).')
+  .argument('<binding>', 'QueueBinding name')
+  .addOption(namespaceOption())
+  .requiredOption('--body <text>', 'the message body, as a producer would send it')
+  .option('--attribute <name=value...>', 'message attributes', [])
+  .action(async (binding: string, options: { namespace: string; body: string; attribute: string[] }) => {
+    const attributes = Object.fromEntries(options.attribute.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new Error(`--attribute wants name=value, got ${pair}`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }));
+    if (!(await routeMessage(options.namespace, binding, options.body, attributes, print))) process.exitCode = 1;
+  });
+
+const dlq = program.command('dlq').description('The dead-letter queue of a QueueBinding.');
+dlq
+  .command('peek')
+  .description('List dead-lettered messages with their reasons; they stay in the queue.')
+  .argument('<binding>', 'QueueBinding name')
+  .addOption(namespaceOption())
+  .addOption(new Option('--max <n>', 'at most this many').argParser(positiveInt).default(20))
+  .action(async (binding: string, options: { namespace: string; max: number }) => {
+    await peekDeadLetters(options.namespace, binding, options.max, print);
+  });
+dlq
+  .command('redrive')
+  .description('Send dead-lettered messages back to the binding\'s queue, as their producers sent them.')
+  .argument('<binding>', 'QueueBinding name')
+  .addOption(namespaceOption())
+  .addOption(new Option('--max <n>', 'at most this many').argParser(positiveInt).default(100))
+  .action(async (binding: string, options: { namespace: string; max: number }) => {
+    await redriveDeadLetters(options.namespace, binding, options.max, print);
+  });
+
+program
+  .command('send')
+  .description('Send a test message to a QueueBinding\'s queue.')
+  .argument('<binding>', 'QueueBinding name')
+  .addOption(namespaceOption())
+  .requiredOption('--body <text>', 'the message body')
+  .action(async (binding: string, options: { namespace: string; body: string }) => {
+    await sendTestMessage(options.namespace, binding, options.body, print);
+  });
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got ${value}`);
   return n;
 }
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (error) {
+  console.error(`sluice: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
