@@ -3,6 +3,7 @@ import { queueBindingSpecSchema } from '../api/schemas.ts';
 import type { QueueBindingSpec } from '../api/schemas.ts';
 import { DecodeError, decodeErrorReasons, decodeMessage } from './index.ts';
 import type { DecodedMessage, DecodeOptions, PayloadStore } from './index.ts';
+import { decodeError } from './test-support.ts';
 
 const defaults: DecodeOptions = queueBindingSpecSchema.shape.message.parse({});
 
@@ -11,15 +12,6 @@ const noStore: PayloadStore = { getObject: () => Promise.reject(new Error('no S3
 const decode = (body: string, options: Partial<DecodeOptions> = {}) =>
   decodeMessage({ body, messageAttributes: {} }, { ...defaults, ...options }, noStore);
 
-async function decodeError(promise: Promise<unknown>): Promise<DecodeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DecodeError) return error;
-    throw error;
-  }
-  throw new Error('expected a DecodeError');
-}
 
 describe('the API', () => {
   it('takes a QueueBinding spec.message as options', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { queueBindingSpecSchema } from '../api/schemas.ts';
 import { DecodeError, decodeMessage } from './index.ts';
 import type { DecodeOptions, MessageAttributes, PayloadStore } from './index.ts';
+import { decodeError } from './test-support.ts';
 
 const defaults: DecodeOptions = queueBindingSpecSchema.shape.message.parse({});
 const only = (...unwrap: DecodeOptions['unwrap']): DecodeOptions => ({ ...defaults, unwrap });
@@ -25,15 +26,6 @@ function memoryStore(objects: Record<string, string | Uint8Array> = {}) {
 const decode = (body: string, options = defaults, store = memoryStore().store, messageAttributes: MessageAttributes = {}) =>
   decodeMessage({ body, messageAttributes }, options, store);
 
-async function decodeError(promise: Promise<unknown>): Promise<DecodeError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DecodeError) return error;
-    throw error;
-  }
-  throw new Error('expected a DecodeError');
-}
 
 function snsNotification(message: string, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
