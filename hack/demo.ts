@@ -24,7 +24,7 @@ const sqs = new SQSClient({});
 const say = (text: string) => console.log(`\n\x1b[1m== ${text}\x1b[0m`);
 
 say('Installing the Sluice CRDs');
-for (const file of await installCrds()) console.log(`  crds/${file}`);
+for (const name of await installCrds()) console.log(`  ${name}`);
 await sleep(1500); // let the new types start serving
 
 say(`Namespace ${namespace}, local queues and the seed systems from manifests/examples`);

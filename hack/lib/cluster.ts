@@ -23,15 +23,23 @@ export function connect(fieldManager: string) {
     core: kubeConfig.makeApiClient(k8s.CoreV1Api),
     batch: kubeConfig.makeApiClient(k8s.BatchV1Api),
     apply,
-    /** Server-side applies crds/; loadAllYaml keeps their x-kubernetes-* keys, a plain object would lose them. */
-    installCrds: async (): Promise<string[]> => {
-      const files = readdirSync(resolve(repoRoot, 'crds')).filter((f) => f.endsWith('.yaml'));
-      for (const file of files) {
-        for (const crd of k8s.loadAllYaml(readFileSync(resolve(repoRoot, 'crds', file), 'utf8')) as k8s.KubernetesObject[]) await apply(crd);
-      }
-      return files;
-    },
+    installCrds: () => applyCrds(apply),
   };
+}
+
+/**
+ * Applies every CRD in crds/ and returns their names. loadAllYaml builds client-node's model
+ * classes, which keep the x-kubernetes-* keys; a plain object would lose them on the way.
+ */
+export async function applyCrds(apply: (object: k8s.KubernetesObject) => Promise<unknown>): Promise<string[]> {
+  const names: string[] = [];
+  for (const file of readdirSync(resolve(repoRoot, 'crds')).filter((f) => f.endsWith('.yaml'))) {
+    for (const crd of k8s.loadAllYaml(readFileSync(resolve(repoRoot, 'crds', file), 'utf8')) as k8s.KubernetesObject[]) {
+      await apply(crd);
+      names.push(crd.metadata!.name!);
+    }
+  }
+  return names;
 }
 
 /** Starts `sluice controller` for one namespace, logging to .local/logs/<name>.log. */

@@ -2,19 +2,16 @@
 // kept invisible meanwhile); when it is back every message becomes exactly one Job. The controller
 // may lose its lease and exit on the way — then a restarted one finishes the work.
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type ControllerProcess } from '../support/controller.ts';
 import { createTestNamespace, eventually } from '../support/kube.ts';
 import { apply, cleanUp, createQueue, installCrds, queueDepth, sluiceJobs, sqs, waitForJobCount } from '../support/sluice.ts';
-import { repoRoot } from '../support/stack.ts';
+import { hack } from '../support/outage.ts';
 
 const MESSAGES = 30;
 let ns: Awaited<ReturnType<typeof createTestNamespace>>;
 const controllers: ControllerProcess[] = [];
 let queueUrl: string;
-const hack = (script: string, ...args: string[]) => execFileSync('bash', [resolve(repoRoot, 'hack', script), ...args], { stdio: 'pipe' });
 
 beforeAll(async () => {
   await installCrds();

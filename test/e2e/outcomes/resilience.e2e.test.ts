@@ -2,8 +2,6 @@
 // finish, no finalizer comes off; once it is back every record converges. Killing the controller
 // half-way through changes nothing either.
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type ControllerProcess } from '../support/controller.ts';
@@ -11,14 +9,14 @@ import { core, createTestNamespace, eventually } from '../support/kube.ts';
 import { podsOf } from '../support/pods.ts';
 import * as k8s from '@kubernetes/client-node';
 import { apply, createQueue, installCrds, releaseJobs, sluiceJobs, sqs, waitForJobCount } from '../support/sluice.ts';
-import { repoRoot, stack } from '../support/stack.ts';
+import { stack } from '../support/stack.ts';
+import { hack } from '../support/outage.ts';
 
 const JOBS = 10;
 let ns: Awaited<ReturnType<typeof createTestNamespace>>;
 const running: ControllerProcess[] = [];
 let database: string;
 
-const hack = (script: string, ...args: string[]) => execFileSync('bash', [resolve(repoRoot, 'hack', script), ...args], { stdio: 'pipe' });
 
 beforeAll(async () => {
   await installCrds();

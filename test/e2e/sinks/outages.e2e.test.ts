@@ -9,6 +9,7 @@ import { writeVersion, type SinkWrite, type StatusSinkClient } from '../../../co
 import { stack } from '../support/stack.ts';
 import { dynamoBackend, mongoBackend, postgresBackend, VERSION_FIELD, type Backend } from './backends.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
+import { timed } from '../support/outage.ts';
 
 type Case = { backend: Backend; target: string; specVia: (port: number) => StatusSinkSpec; uriVia: (port: number) => string };
 const cases: Case[] = [
@@ -34,16 +35,6 @@ afterAll(async () => {
   await Promise.all(cases.map(({ backend }) => backend.cleanUp()));
 });
 
-/** Milliseconds until `action` settles, and its error if it failed. */
-async function timed(action: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const start = performance.now();
-  try {
-    await action();
-    return { ms: performance.now() - start, error: undefined };
-  } catch (error) {
-    return { ms: performance.now() - start, error };
-  }
-}
 
 describe.each(cases)('$backend.name status sink while its store is unreachable', ({ backend, target, specVia, uriVia }) => {
   const proxy = new TcpProxy(target);

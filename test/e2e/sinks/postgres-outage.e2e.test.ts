@@ -1,13 +1,11 @@
 // A stopped database fails writes and pings within seconds (the caller retries; a failed write
 // must never look done), and the same client works again once the database is back. Stops and
 // restarts only the local stack's postgres component, and restarts it even when the test fails.
-import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSink } from '../../../controller/src/sinks/open.ts';
 import { writeVersion, type SinkWrite, type StatusSinkClient } from '../../../controller/src/sinks/types.ts';
-import { repoRoot } from '../support/stack.ts';
 import { postgresBackend, VERSION_FIELD } from './backends.ts';
+import { hack, timed } from '../support/outage.ts';
 
 const backend = postgresBackend();
 let sink: StatusSinkClient;
@@ -22,25 +20,7 @@ afterAll(async () => {
   await backend.cleanUp();
 });
 
-function hack(script: string, ...args: string[]): void {
-  try {
-    execFileSync('bash', [resolve(repoRoot, 'hack', script), ...args], { stdio: 'pipe', timeout: 90_000 });
-  } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
-    throw new Error(`hack/${script} ${args.join(' ')} failed:\n${stderr}`, { cause: error });
-  }
-}
 
-/** Milliseconds until `action` settles, and whether it failed. */
-async function timed(action: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {
-  const start = performance.now();
-  try {
-    await action();
-    return { ms: performance.now() - start, error: undefined };
-  } catch (error) {
-    return { ms: performance.now() - start, error };
-  }
-}
 
 const write = (phase: 'queued' | 'running', createIfMissing = true): SinkWrite => ({
   table, keyField: 'id', key: 'outage', version: writeVersion(1_000, phase), versionField: VERSION_FIELD,

@@ -1,26 +1,16 @@
 // Sluice resources in e2e tests: CRDs, JobTypes, QueueBindings and their queues.
 import * as k8s from '@kubernetes/client-node';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { readFileSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { batch, eventually, kubeConfig } from './kube.ts';
-import { repoRoot } from './stack.ts';
+import { applyCrds } from '../../../hack/lib/cluster.ts';
 
 export const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
 export const sqs = new SQSClient({});
 
 /** Applies crds/ server-side (as `kubectl apply --server-side` would) and waits until they serve. */
 export async function installCrds(): Promise<void> {
-  const dir = resolve(repoRoot, 'crds');
   const extensions = kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
-  const names: string[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
-    // loadAllYaml builds client-node's model classes; a plain object would lose its x-kubernetes-* keys.
-    for (const crd of k8s.loadAllYaml(readFileSync(resolve(dir, file), 'utf8')) as k8s.V1CustomResourceDefinition[]) {
-      await objects.patch(crd, undefined, undefined, 'sluice', true, k8s.PatchStrategy.ServerSideApply);
-      names.push(crd.metadata!.name!);
-    }
-  }
+  const names = await applyCrds((crd) => objects.patch(crd, undefined, undefined, 'sluice', true, k8s.PatchStrategy.ServerSideApply));
   for (const name of names) {
     await eventually(`CRD ${name} to be established`, async () => {
       const crd = await extensions.readCustomResourceDefinition({ name });
