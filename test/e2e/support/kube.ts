@@ -53,6 +53,4 @@ export async function podsOfJob(namespace: string, jobName: string): Promise<k8s
   return list.items;
 }
 
-export function isNotFound(error: unknown): boolean {
-  return error instanceof k8s.ApiException && error.code === 404;
-}
+export { isNotFound } from '../../../controller/src/kube/client.ts';
