@@ -28,13 +28,27 @@ KWOK_BIN=$SLUICE_CACHE/kwok/$KWOK_VERSION/bin
 MOTO_VENV=$SLUICE_CACHE/moto/$MOTO_VERSION
 MONGO_JARS=$SLUICE_CACHE/mongo-java-server/$MONGO_JAVA_SERVER_VERSION
 ELASTICMQ_JARS=$SLUICE_CACHE/elasticmq/$ELASTICMQ_VERSION
-PG_DATA=$DATA_DIR/postgres
+# State that root's services must reach even when the checkout sits under a home directory other
+# users cannot enter (mode 700): PostgreSQL (run as the postgres OS user) and the exec node. One
+# directory per checkout, outside it.
+STACK_ID=$(printf '%s' "$STATE_DIR" | sha256sum | cut -c1-10)
+STACK_LIB_DIR=/var/lib/sluice/$STACK_ID
+if [ "$(id -u)" = 0 ]; then PG_DATA=$STACK_LIB_DIR/postgres; else PG_DATA=$DATA_DIR/postgres; fi
 
 # Start order; local-down stops in reverse. With SLUICE_EXTERNAL_KUBECONFIG (kind, a real
 # cluster) only the AWS endpoints and the databases run here.
+# The exec node (real containers) needs root for containerd and iptables, and kube-proxy's chains
+# are global, so it runs only in the first stack on a machine unless SLUICE_EXEC_NODE says otherwise.
 KUBE_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+if [ "${SLUICE_EXEC_NODE:-$([ "$PORT_OFFSET" = 0 ] && [ "$(id -u)" = 0 ] && echo 1 || echo 0)}" = 1 ]; then
+  EXEC_NODE=true
+  KUBE_COMPONENTS+=(containerd kubelet kube-proxy)
+else
+  EXEC_NODE=false
+fi
 SERVICE_COMPONENTS=(sqs aws mongo postgres)
 if [ -n "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
+  EXEC_NODE=false
   COMPONENTS=("${SERVICE_COMPONENTS[@]}")
 else
   COMPONENTS=("${KUBE_COMPONENTS[@]}" "${SERVICE_COMPONENTS[@]}")
@@ -73,6 +87,8 @@ stop_postgres() {
 
 admin_token() { cut -d, -f1 "$PKI_DIR/tokens.csv"; }
 
+source "$(dirname "${BASH_SOURCE[0]}")/exec-node.sh"
+
 # healthy NAME: the component answers its health check.
 healthy() {
   case $1 in
@@ -87,6 +103,9 @@ healthy() {
       -d '{}' "http://127.0.0.1:$SQS_PORT/" >/dev/null 2>&1 ;;
     mongo) (exec 3<>"/dev/tcp/127.0.0.1/$MONGO_PORT") 2>/dev/null ;;
     postgres) "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres 2>/dev/null ;;
+    containerd) ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1 ;;
+    kubelet) curl -fsS "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz" >/dev/null 2>&1 ;;
+    kube-proxy) curl -fsS "http://127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT/livez" >/dev/null 2>&1 ;;
   esac
 }
 
@@ -95,14 +114,27 @@ port_of() {
     etcd) echo "$ETCD_PORT" ;; kube-apiserver) echo "$APISERVER_PORT" ;;
     kube-controller-manager) echo "$KCM_PORT" ;; kube-scheduler) echo "$SCHEDULER_PORT" ;;
     kwok) echo "$KWOK_PORT" ;; aws) echo "$AWS_PORT" ;; sqs) echo "$SQS_PORT" ;; mongo) echo "$MONGO_PORT" ;;
-    postgres) echo "$POSTGRES_PORT" ;;
+    postgres) echo "$POSTGRES_PORT" ;; containerd) echo "-" ;; kubelet) echo "$KUBELET_PORT" ;;
+    kube-proxy) echo "$KUBE_PROXY_HEALTHZ_PORT" ;;
+  esac
+}
+
+# Every TCP port a component listens on, as HOST:PORT (checked free before it starts).
+listen_addresses_of() {
+  case $1 in
+    etcd) echo "127.0.0.1:$ETCD_PORT 127.0.0.1:$ETCD_PEER_PORT" ;;
+    kubelet) echo "$NODE_IP:$KUBELET_PORT 127.0.0.1:$KUBELET_HEALTHZ_PORT" ;;
+    kube-proxy) echo "127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT 127.0.0.1:$KUBE_PROXY_METRICS_PORT" ;;
+    containerd) ;;
+    *) echo "127.0.0.1:$(port_of "$1")" ;;
   esac
 }
 
 version_of() {
   case $1 in
     etcd) echo "$ETCD_VERSION" ;;
-    kube-*) echo "$KUBE_VERSION" ;;
+    kube-*|kubelet) echo "$KUBE_VERSION" ;;
+    containerd) containerd --version 2>/dev/null | awk '{print "containerd " $3}' ;;
     kwok) echo "$KWOK_VERSION" ;;
     aws) echo "moto $MOTO_VERSION" ;;
     sqs) echo "elasticmq $ELASTICMQ_VERSION" ;;

@@ -45,10 +45,15 @@ describe('kube-apiserver down while messages arrive', () => {
     } finally {
       hack('local-up.sh');
     }
-    // A controller that lost its lease during the outage exits; start a fresh one, as a Deployment would.
-    if (controllers.every((c) => c.child.exitCode !== null)) controllers.push(await startController({ namespace: ns.name }));
-
-    const jobs = await waitForJobCount(ns.name, MESSAGES, undefined, 120_000);
+    // A controller that lost its lease during the outage exits (when depends on its renew deadline,
+    // possibly after the API server is back): restart it, as a Deployment would.
+    let restarting: Promise<void> | undefined;
+    const restarts = setInterval(() => {
+      if (controllers.every((c) => c.child.exitCode !== null || c.child.signalCode !== null) && !restarting) {
+        restarting = startController({ namespace: ns.name }).then((c) => void controllers.push(c)).finally(() => { restarting = undefined; });
+      }
+    }, 500);
+    const jobs = await waitForJobCount(ns.name, MESSAGES, undefined, 120_000).finally(() => clearInterval(restarts));
     const payloads = new Set(jobs.map((j) => j.spec?.template.metadata?.annotations?.['sluice.dev/payload']));
     expect(payloads.size).toBe(MESSAGES);
     await eventually('the queue to drain', async () => ((await queueDepth(queueUrl)) === 0 ? true : undefined), 60_000);
