@@ -7,3 +7,7 @@ MOTO_VERSION=5.2.5
 MONGO_JAVA_SERVER_VERSION=1.46.0
 ELASTICMQ_VERSION=1.6.14
 SLUICE_CACHE=${SLUICE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}
+# Images built without Docker (hack/build-images.sh): Debian suite and npm of the base image.
+DEBIAN_SUITE=bookworm
+NPM_VERSION=11.21.2
+BASE_PACKAGES=ca-certificates
