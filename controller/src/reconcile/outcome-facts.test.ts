@@ -59,6 +59,14 @@ describe('outcomeFacts', () => {
     expect(facts).toMatchObject({ result: { score: 7 }, reason: undefined, exitCode: 0, durationSeconds: 2 });
   });
 
+  it('reports a container the kernel killed for its memory as OOMKilled, not the Job\'s BackoffLimitExceeded', () => {
+    const failed = job({ failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] });
+    const pod = terminatedPod(137, '', '2026-11-23T10:00:01Z');
+    pod.status!.containerStatuses![0]!.state!.terminated!.reason = 'OOMKilled';
+    const facts = outcomeFacts(failed, [pod], 'failed');
+    expect(facts).toMatchObject({ reason: 'OOMKilled', exitCode: 137, message: 'the container exceeded its memory limit and was killed' });
+  });
+
   it('lets Sluice\'s own verdict (Unschedulable, Deleted) override the reason', () => {
     const facts = outcomeFacts(job({ active: 1 }), [], 'failed', { reason: 'Unschedulable', message: 'no GPU node' });
     expect(facts).toMatchObject({ reason: 'Unschedulable', message: 'no GPU node' });

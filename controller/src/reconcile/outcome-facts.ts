@@ -20,6 +20,9 @@ export type Facts = {
   finishedAt?: Date;
   durationSeconds?: number;
   updatedAt: Date;
+  /** What the job last reported while running (the progress API). */
+  progress?: number;
+  progressStep?: string;
 };
 
 
@@ -53,7 +56,7 @@ export function outcomeFacts(job: k8s.V1Job, pods: k8s.V1Pod[], phase: Phase, ov
     ? job.status?.completionTime ?? job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True')?.lastTransitionTime ?? new Date()
     : undefined;
   const startedAt = job.status?.startTime;
-  const failure = phase === 'failed' ? override ?? { reason: failureReason(job) ?? 'Failed', message: terminated?.message ?? '' } : undefined;
+  const failure = phase === 'failed' ? override ?? containerFailure(terminated) ?? { reason: failureReason(job) ?? 'Failed', message: terminated?.message ?? '' } : undefined;
   return {
     phase,
     jobName: job.metadata?.name,
@@ -69,6 +72,13 @@ export function outcomeFacts(job: k8s.V1Job, pods: k8s.V1Pod[], phase: Phase, ov
     durationSeconds: startedAt && finishedAt ? Math.max(0, (time(finishedAt) - time(startedAt)) / 1000) : undefined,
     updatedAt: new Date(),
   };
+}
+
+/** A container killed by the kernel tells more than the Job's BackoffLimitExceeded. */
+function containerFailure(terminated: k8s.V1ContainerStateTerminated | undefined): { reason: string; message: string } | undefined {
+  if (terminated?.reason !== 'OOMKilled') return undefined;
+  const logs = terminated.message?.trim();
+  return { reason: 'OOMKilled', message: `the container exceeded its memory limit and was killed${logs ? `; last output: ${logs}` : ''}` };
 }
 
 /** The fields a write sets: the status value, mapped facts that are known, constants. */
