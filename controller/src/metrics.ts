@@ -56,6 +56,13 @@ export const messageToJobSeconds = new Histogram({
   registers: [registry],
 });
 
+export const progressReports = new Counter({
+  name: 'sluice_progress_reports_total',
+  help: 'Progress reports from job pods, accepted (recorded) or rejected (bad token, wrong Job, finished Job, invalid, rate limited).',
+  labelNames: ['namespace', 'job_type', 'result'] as const,
+  registers: [registry],
+});
+
 /** Series start at 0 as soon as a binding exists, so rate() and alerts work from the first scrape. */
 export function initBindingMetrics(namespace: string, binding: string): void {
   messagesReceived.inc({ namespace, binding }, 0);

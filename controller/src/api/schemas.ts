@@ -165,6 +165,8 @@ export type Phase = (typeof phases)[number];
 export const outcomeFacts = [
   'phase', 'jobName', 'messageId', 'attempts', 'exitCode', 'reason', 'message', 'result',
   'queuedAt', 'startedAt', 'finishedAt', 'durationSeconds', 'updatedAt',
+  // Reported by the job while it runs (jobs/README.md): a percentage 0-100 and the current step.
+  'progress', 'progressStep',
 ] as const;
 export type OutcomeFact = (typeof outcomeFacts)[number];
 
@@ -196,7 +198,7 @@ export const statusMappingSchema = z
     fields: z
       .record(z.string(), z.enum(outcomeFacts))
       .optional()
-      .describe('More fields to write: record field → fact (jobName, attempts, exitCode, reason and message of a failure, result of a success, startedAt, …)'),
+      .describe('More fields to write: record field → fact (jobName, attempts, exitCode, reason and message of a failure, result of a success, startedAt, progress and progressStep while running, …)'),
     constants: z
       .record(z.string(), z.string())
       .optional()

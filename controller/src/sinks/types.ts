@@ -1,6 +1,7 @@
 // A status sink writes a Job's progress into the application's own record. Writes are monotonic:
-// each carries a version (message send time × 10 + phase rank) and only lands when the record's
-// stored version is lower, so a late or repeated write never moves a record backwards.
+// each carries a version (message send time × 1000 + a rank within the message: phase, and the
+// percentage reported while running) and only lands when the record's stored version is lower, so
+// a late or repeated write never moves a record backwards.
 import type { Phase } from '../api/schemas.ts';
 
 export type SinkWrite = {
@@ -25,9 +26,17 @@ export interface StatusSinkClient {
   close(): Promise<void>;
 }
 
-const PHASE_RANK: Record<Phase, number> = { queued: 1, running: 2, succeeded: 3, failed: 3 };
+// Room for progress between running (200) and the final phases (400): 201 + percent.
+const PHASE_RANK: Record<Phase, number> = { queued: 100, running: 200, succeeded: 400, failed: 400 };
 
-/** Later messages supersede earlier ones; within one message, later phases supersede earlier ones. */
-export function writeVersion(sentAtMillis: number, phase: Phase): number {
-  return sentAtMillis * 10 + PHASE_RANK[phase];
+/**
+ * Later messages supersede earlier ones; within one message, later phases supersede earlier ones,
+ * and while running a higher percentage supersedes a lower one. Send times in milliseconds × 1000
+ * stay exact in a double until the year 2255.
+ */
+export function writeVersion(sentAtMillis: number, phase: Phase, progressPercent?: number): number {
+  const rank = phase === 'running' && progressPercent !== undefined
+    ? PHASE_RANK.running + 1 + Math.min(100, Math.max(0, Math.round(progressPercent)))
+    : PHASE_RANK[phase];
+  return sentAtMillis * 1000 + rank;
 }

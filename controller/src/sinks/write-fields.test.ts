@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SinkWrite } from './types.ts';
+import { writeVersion, type SinkWrite } from './types.ts';
 import { checkVersion, fieldsToSet, targetTable } from './write-fields.ts';
 
 const write = (overrides: Partial<SinkWrite> = {}): SinkWrite => ({
@@ -32,12 +32,34 @@ describe('fieldsToSet', () => {
 
 describe('checkVersion', () => {
   it('accepts versions built from millisecond timestamps', () => {
-    expect(() => checkVersion(write({ version: Date.parse('2100-01-01') * 10 + 3 }))).not.toThrow();
+    expect(() => checkVersion(write({ version: writeVersion(Date.parse('2200-01-01'), 'succeeded') }))).not.toThrow();
   });
 
   it('rejects versions that a store would round or misorder', () => {
     for (const version of [1.5, -1, Number.NaN, 2 ** 60]) {
       expect(() => checkVersion(write({ version }))).toThrow(/safe integer/);
     }
+  });
+});
+
+describe('writeVersion', () => {
+  const sent = Date.parse('2026-11-23T10:00:00Z');
+  it('orders a message\'s phases, with progress between running and the end', () => {
+    const order = [
+      writeVersion(sent, 'queued'), writeVersion(sent, 'running'), writeVersion(sent, 'running', 0),
+      writeVersion(sent, 'running', 40), writeVersion(sent, 'running', 100), writeVersion(sent, 'succeeded'),
+    ];
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(new Set(order).size).toBe(order.length);
+    expect(writeVersion(sent, 'failed')).toBe(writeVersion(sent, 'succeeded'));
+  });
+
+  it('lets a later message supersede every write of an earlier one', () => {
+    expect(writeVersion(sent + 1, 'queued')).toBeGreaterThan(writeVersion(sent, 'failed'));
+  });
+
+  it('clamps a percentage outside 0..100', () => {
+    expect(writeVersion(sent, 'running', 250)).toBe(writeVersion(sent, 'running', 100));
+    expect(writeVersion(sent, 'running', -3)).toBe(writeVersion(sent, 'running', 0));
   });
 });
