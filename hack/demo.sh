@@ -7,4 +7,6 @@ cd "$REPO_ROOT"
 bash hack/lib/npm-install.sh
 export PATH=$REPO_ROOT/node_modules/.bin:$PATH
 bash hack/local-up.sh
+# Images for the jobs that run real containers on the exec node (skipped when unchanged).
+if grep -q '^export SLUICE_EXEC_NODE=' .local/env; then bash hack/build-images.sh; fi
 node hack/demo.ts "$@"

@@ -75,6 +75,20 @@ for (const file of ['training-platform.yaml', 'interview-pipeline.yaml', 'fable-
   }
 }
 
+// One JobType runs a real container on exec-node-0 (the e2e probe image), beside kwok's pods.
+const probeImage = /^SLUICE_IMAGE_TEST_PROBE=(.*)$/m.exec(readFileSync(resolve(repoRoot, '.local/images.env'), 'utf8'))?.[1];
+if (probeImage) {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `demo-real-${run}` }));
+  queues.set('real', QueueUrl!);
+  await applyObject({ apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'real-container', namespace }, spec: {
+    image: probeImage, nodeSelector: { pool: 'exec' }, tolerations: [{ key: 'sluice.dev/exec-node', operator: 'Exists', effect: 'NoSchedule' }],
+  } } as k8s.KubernetesObject);
+  await applyObject({ apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: 'real', namespace }, spec: {
+    queueUrl: QueueUrl!, routes: [{ name: 'all', jobType: 'real-container' }],
+  } } as k8s.KubernetesObject);
+  console.log('  JobType/real-container (a real container on exec-node-0), QueueBinding/real');
+}
+
 say('Starting the controller (logs: .local/logs/demo-controller.log)');
 const controller = startController({ namespace, metricsPort: 18080, logName: 'demo-controller', detached: keep });
 await sleep(2000);
@@ -94,6 +108,7 @@ const messages: [string, string][] = [
   ['fable-jobs', `UNKNOWN_TYPE|job-${run}-000|metadata-string`],
 ];
 for (let i = 0; i < 10; i += 1) messages.push(['training', JSON.stringify({ roleplay: { sessionId: `rp-${run}-burst-${i}` } })]);
+if (queues.has('real')) messages.push(['real', JSON.stringify({ greeting: 'hello from SQS', run })]);
 for (const [binding, body] of messages) {
   await sqs.send(new SendMessageCommand({ QueueUrl: queues.get(binding)!, MessageBody: body }));
   console.log(`  ${binding.padEnd(11)} ${body.length > 70 ? `${body.slice(0, 67)}...` : body}`);
@@ -121,6 +136,12 @@ await sleep(6000); // one status refresh
 const kubectl = (...args: string[]) => console.log(execFileSync('kubectl', args, { encoding: 'utf8', env: process.env }));
 kubectl('get', 'queuebindings,jobtypes,statussinks', '-n', namespace);
 kubectl('get', 'jobs', '-n', namespace, '-L', 'sluice.dev/job-type', '--sort-by=.metadata.creationTimestamp');
+if (queues.has('real')) {
+  say('The real container on exec-node-0 (kubectl get pods -o wide; kubectl logs)');
+  kubectl('get', 'pods', '-n', namespace, '-l', 'sluice.dev/job-type=real-container', '-o', 'wide');
+  const [pod] = (await core.listNamespacedPod({ namespace, labelSelector: 'sluice.dev/job-type=real-container' })).items;
+  if (pod) kubectl('logs', '-n', namespace, pod.metadata!.name!);
+}
 
 say('The applications\' own records, written by Sluice');
 const mongo = new MongoClient(env.MONGODB_URI!);
