@@ -8,5 +8,5 @@ bash hack/lib/npm-install.sh
 export PATH=$REPO_ROOT/node_modules/.bin:$PATH
 bash hack/local-up.sh
 # Images for the jobs that run real containers on the exec node (skipped when unchanged).
-if grep -q '^export SLUICE_EXEC_NODE=' .local/env; then bash hack/build-images.sh; fi
+if grep -q '^export SLUICE_NODE_IP=' .local/env; then bash hack/build-images.sh; fi
 node hack/demo.ts "$@"

@@ -274,7 +274,7 @@ ENV
 if $EXEC_NODE; then
   cat >> "$ENV_FILE.tmp" <<ENV
 # The exec node: pods there reach the stack's servers at SLUICE_NODE_IP:<the same port>.
-export SLUICE_EXEC_NODE=$NODE_NAME
+export SLUICE_EXEC_NODE_NAME=$NODE_NAME
 export SLUICE_NODE_IP=$NODE_IP
 ENV
 fi

@@ -18,7 +18,7 @@ fi
 stop_stack() { if $started_stack && [ "${SLUICE_KEEP_STACK:-0}" != 1 ]; then bash hack/local-down.sh; fi; }
 trap stop_stack EXIT
 # Job and controller images for the exec node (skipped when their inputs did not change).
-if grep -q '^export SLUICE_EXEC_NODE=' .local/env 2>/dev/null; then timed "images" bash hack/build-images.sh; fi
+if grep -q '^export SLUICE_NODE_IP=' .local/env 2>/dev/null; then timed "images" bash hack/build-images.sh; fi
 
 results=.local/test-results
 rm -rf "$results" && mkdir -p "$results"
