@@ -1,7 +1,7 @@
 // The llm job as its container runs it: its own process, the seed systems' message shapes, the fake
 // OpenAI endpoint, documents and large results in a private moto S3, progress to a local server.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,9 +166,11 @@ describe('llm job', () => {
     expect(markdown.match(/> \*\*Figure:\*\*/g)).toHaveLength(2);
     expect(markdown).toContain('belongs here.');
     expect(markdown).not.toContain('[VISUAL::');
-    writeFileSync(join(dir, 'note.md'), markdown);
-    const tools = ok(await runLlmJob({ sourceId: 17, note: markdown }, ['--task', 'study-tools']));
+    // The next message names the stored note; study-tools reads its markdown from it.
+    const tools = ok(await runLlmJob({ sourceId: 17, note: note.resultUri }, ['--task', 'study-tools']));
     expect(tools.summary).toEqual({ questions: 5, cards: 8 });
+    expect(fake.requests.at(-1)!.body.messages[1]!.content).toContain('## Introduction');
+    expect(fake.requests.at(-1)!.body.messages[1]!.content).not.toContain('"visualsMissing"');
   });
 });
 

@@ -135,15 +135,28 @@ const flashcardsTask = defineTask({
   summarize: (output: z.infer<typeof flashcards.schema>) => ({ cards: output.cards.length }),
 });
 
+/** The note's markdown: the text itself, or the markdown of an assemble-note answer stored as JSON. */
+export function noteMarkdown(note: string): string {
+  if (!note.trimStart().startsWith('{')) return note;
+  try {
+    const json = JSON.parse(note) as { output?: { markdown?: unknown }; markdown?: unknown };
+    const markdown = json.output?.markdown ?? json.markdown;
+    return typeof markdown === 'string' ? markdown : note;
+  } catch {
+    return note;
+  }
+}
+
 const studyToolsTask = defineTask({
   name: 'study-tools',
   input: z.object({ note: document, questions: z.int().min(1).max(30).default(5), cards: z.int().min(1).max(50).default(8) }),
   documents: ['note'],
   run: async (input, { llm, progress }) => {
     progress(10, 'writing the quiz and flashcards');
+    const text = noteMarkdown(input.note);
     const [quizOutput, flashcardsOutput] = await Promise.all([
-      llm.generate(quiz, { text: input.note, count: input.questions }),
-      llm.generate(flashcards, { text: input.note, count: input.cards }),
+      llm.generate(quiz, { text, count: input.questions }),
+      llm.generate(flashcards, { text, count: input.cards }),
     ]);
     return { quiz: quizOutput, flashcards: flashcardsOutput };
   },
