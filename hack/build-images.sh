@@ -18,7 +18,7 @@ IMAGES=(
 for file in jobs/*/Dockerfile; do
   [ -f "$file" ] || continue
   dir=$(dirname "$file")
-  IMAGES+=("job-$(basename "$dir")|$file|package.json package-lock.json tsconfig.base.json $dir jobs/sdk")
+  IMAGES+=("job-$(basename "$dir")|$file|package.json package-lock.json tsconfig.base.json $dir jobs/sdk jobs/s3")
 done
 
 wanted=("$@")

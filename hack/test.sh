@@ -26,6 +26,8 @@ status=0
 timed "typecheck" npx tsc -p tsconfig.json
 timed "lint" npx eslint .
 npx vitest run --config vitest.unit.config.ts --reporter=default --reporter=json --outputFile.json="$results/unit.json" || status=1
+# The job images' code against real ffmpeg, a private S3 (moto) and a fake OpenAI server.
+npx vitest run --config jobs/vitest.config.ts --reporter=default --reporter=json --outputFile.json="$results/jobs.json" || status=1
 npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile.json="$results/e2e.json" || status=1
 node hack/lib/summarize-tests.mjs "$results"/*.json
 exit $status

@@ -17,10 +17,12 @@ step() {
   steps+=("$name") pids+=("$!") started+=("$SECONDS")
 }
 
-# Debian's packages: PostgreSQL, and for the exec node containerd, runc, the CNI plugins,
+# Debian's packages: PostgreSQL, ffmpeg, and for the exec node containerd, runc, the CNI plugins,
 # iptables, and buildah + mmdebstrap for images. One apt run: apt holds a lock.
 packages=()
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || packages+=(postgresql)
+# The media job's tests run real ffmpeg and ffprobe.
+command -v ffprobe >/dev/null || packages+=(ffmpeg)
 if $EXEC_NODE; then
   for p in containerd runc containernetworking-plugins iptables buildah mmdebstrap; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || packages+=("$p")
