@@ -61,6 +61,12 @@ build() {
       buildah push --quiet "$ref" "docker-archive:$archive.tmp:$ref" >> "$log" 2>&1
   fi || { log "ERROR: building $name failed; last lines of $log:"; tail -n 30 "$log" >&2; return 1; }
   mv "$archive.tmp" "$archive"
+  # Keep the newest three archives of an image (other checkouts may use older ones).
+  ls -t "$ARCHIVES/$name"-*.tar | tail -n +4 | xargs -r rm -f
+  if [ "$ENGINE" = buildah ]; then
+    buildah images --format '{{.Name}}:{{.Tag}}' | grep -E "(^|/)sluice/$name:" | grep -vxF -e "localhost/$ref" -e "$ref" |
+      while read -r old; do [ -f "$ARCHIVES/$name-${old##*:}.tar" ] || buildah rmi "$old" >/dev/null 2>&1 || true; done
+  fi
 }
 
 # load REF ARCHIVE: make the image runnable by pods.

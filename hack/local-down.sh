@@ -31,6 +31,7 @@ stop_component() {
   rm -f "$PID_DIR/$name.pid" "$PID_DIR/$name.cmd"
 }
 
+if targeted keda-metrics; then stop_keda_api; fi
 # The exec node goes first, while the API server still answers: its pods are deleted while the
 # kubelet can still stop their containers, then the kubelet stops and its Node object is deleted
 # (no node-lifecycle controller would ever mark it NotReady).
@@ -41,6 +42,7 @@ if targeted kubelet; then
   kubectl_admin delete node "$NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
 fi
 for name in "${targets[@]}"; do stop_component "$name"; done
+if targeted keda-operator; then keda_network_down; fi
 if targeted containerd; then clean_exec_node; fi
 if $purge; then
   rm -rf "$DATA_DIR" "$STACK_LIB_DIR"

@@ -90,7 +90,7 @@ launch() {
   : > "$LOG_DIR/$name.log"
   setsid "$@" >> "$LOG_DIR/$name.log" 2>&1 < /dev/null &
   echo $! > "$PID_DIR/$name.pid"
-  echo "$*" > "$PID_DIR/$name.cmd"
+  echo "${LAUNCH_CMDLINE:-$*}" > "$PID_DIR/$name.cmd"
   started_here+=("$name")
   log "started $name (pid $!, port $(port_of "$name"))"
 }
@@ -156,6 +156,7 @@ start_controller_manager() {
     --service-account-private-key-file "$PKI_DIR/sa.key" --root-ca-file "$PKI_DIR/ca.crt" \
     --leader-elect=false --bind-address 127.0.0.1 --secure-port "$KCM_PORT" \
     --cert-dir "$PKI_DIR/kcm" --kube-api-qps 200 --kube-api-burst 400 --concurrent-job-syncs 10 \
+    --horizontal-pod-autoscaler-sync-period 5s \
     --v=1
 }
 
@@ -236,6 +237,7 @@ start_kubernetes() {
   kubectl_local apply -f "$HACK_DIR/kwok/nodes.yaml" >/dev/null
   for c in kube-controller-manager kube-scheduler kwok; do wait_healthy "$c" 90; done
   if $EXEC_NODE; then start_exec_node; fi
+  if $KEDA; then start_keda; fi
 }
 
 start=$SECONDS

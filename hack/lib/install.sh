@@ -34,6 +34,7 @@ if [ -z "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
   have "$ETCD_BIN/etcd" || step "etcd-$ETCD_VERSION" bash "$lib/build-etcd.sh"
   have "$KUBE_BIN/kubelet" && have "$KUBE_BIN/pause" || step "kubernetes-$KUBE_VERSION" bash "$lib/build-kube.sh"
   have "$KWOK_BIN/kwok" || step "kwok-$KWOK_VERSION" bash "$lib/build-kwok.sh"
+  if $KEDA; then have "$KEDA_BIN/keda-adapter" || step "keda-$KEDA_VERSION" bash "$lib/build-keda.sh"; fi
 fi
 have "$MOTO_VENV/bin/moto_server" || step "moto-$MOTO_VERSION" bash "$lib/install-moto.sh"
 have "$ELASTICMQ_JARS/.complete" || step "elasticmq-$ELASTICMQ_VERSION" bash "$lib/install-elasticmq.sh"

@@ -46,9 +46,16 @@ if [ "${SLUICE_EXEC_NODE:-$([ "$PORT_OFFSET" = 0 ] && [ "$(id -u)" = 0 ] && echo
 else
   EXEC_NODE=false
 fi
+# KEDA lives on the exec node's bridge (see keda.sh).
+if $EXEC_NODE && [ "${SLUICE_KEDA:-1}" = 1 ]; then
+  KEDA=true
+  KUBE_COMPONENTS+=(keda-operator keda-metrics)
+else
+  KEDA=false
+fi
 SERVICE_COMPONENTS=(sqs aws mongo postgres)
 if [ -n "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
-  EXEC_NODE=false
+  EXEC_NODE=false KEDA=false
   COMPONENTS=("${SERVICE_COMPONENTS[@]}")
 else
   COMPONENTS=("${KUBE_COMPONENTS[@]}" "${SERVICE_COMPONENTS[@]}")
@@ -88,6 +95,7 @@ stop_postgres() {
 admin_token() { cut -d, -f1 "$PKI_DIR/tokens.csv"; }
 
 source "$(dirname "${BASH_SOURCE[0]}")/exec-node.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/keda.sh"
 
 # healthy NAME: the component answers its health check.
 healthy() {
@@ -106,6 +114,10 @@ healthy() {
     containerd) ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1 ;;
     kubelet) curl -fsS "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz" >/dev/null 2>&1 ;;
     kube-proxy) curl -fsS "http://127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT/livez" >/dev/null 2>&1 ;;
+    keda-operator) ip netns exec "$KEDA_NETNS" curl -fsS http://127.0.0.1:8081/healthz >/dev/null 2>&1 ;;
+    # Through the aggregation layer, as the HPA controller asks.
+    keda-metrics) curl -fsS --cacert "$PKI_DIR/ca.crt" -H "Authorization: Bearer $(admin_token)" \
+      "https://127.0.0.1:$APISERVER_PORT/apis/external.metrics.k8s.io/v1beta1" >/dev/null 2>&1 ;;
   esac
 }
 
@@ -115,7 +127,8 @@ port_of() {
     kube-controller-manager) echo "$KCM_PORT" ;; kube-scheduler) echo "$SCHEDULER_PORT" ;;
     kwok) echo "$KWOK_PORT" ;; aws) echo "$AWS_PORT" ;; sqs) echo "$SQS_PORT" ;; mongo) echo "$MONGO_PORT" ;;
     postgres) echo "$POSTGRES_PORT" ;; containerd) echo "-" ;; kubelet) echo "$KUBELET_PORT" ;;
-    kube-proxy) echo "$KUBE_PROXY_HEALTHZ_PORT" ;;
+    kube-proxy) echo "$KUBE_PROXY_HEALTHZ_PORT" ;; keda-operator) echo "-" ;;
+    keda-metrics) echo "$KEDA_IP:$KEDA_METRICS_SERVER_PORT" ;;
   esac
 }
 
@@ -125,7 +138,7 @@ listen_addresses_of() {
     etcd) echo "127.0.0.1:$ETCD_PORT 127.0.0.1:$ETCD_PEER_PORT" ;;
     kubelet) echo "$NODE_IP:$KUBELET_PORT 127.0.0.1:$KUBELET_HEALTHZ_PORT" ;;
     kube-proxy) echo "127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT 127.0.0.1:$KUBE_PROXY_METRICS_PORT" ;;
-    containerd) ;;
+    containerd|keda-*) ;;
     *) echo "127.0.0.1:$(port_of "$1")" ;;
   esac
 }
@@ -134,6 +147,7 @@ version_of() {
   case $1 in
     etcd) echo "$ETCD_VERSION" ;;
     kube-*|kubelet) echo "$KUBE_VERSION" ;;
+    keda-*) echo "keda $KEDA_VERSION" ;;
     containerd) containerd --version 2>/dev/null | awk '{print "containerd " $3}' ;;
     kwok) echo "$KWOK_VERSION" ;;
     aws) echo "moto $MOTO_VERSION" ;;
