@@ -61,6 +61,50 @@ export type EnvelopeKind = (typeof envelopeKinds)[number];
 
 export const messageFormatSchema = z.enum(['auto', 'json', 'pipe', 'text']);
 
+const resourceRequirements = z.object({
+  requests: z.record(z.string(), quantity).optional(),
+  limits: z.record(z.string(), quantity).optional(),
+});
+
+export const dispatcherSchema = z
+  .object({
+    mode: z
+      .enum(['embedded', 'deployment'])
+      .default('embedded')
+      .describe('embedded: the controller receives for this binding; deployment: its own Deployment of `sluice dispatch` pods does, scaled by KEDA on queue depth where KEDA is installed'),
+    replicas: z.int().min(0).max(1000).default(1).describe('Replicas of the Deployment where KEDA is not installed'),
+    autoscaling: z
+      .object({
+        minReplicas: z.int().min(0).max(1000).default(0).describe('0 scales to zero when the queue is empty'),
+        maxReplicas: z.int().min(1).max(1000).default(10),
+        messagesPerReplica: z.int().min(1).default(10).describe('Target messages (visible and in flight) per replica (KEDA queueLength)'),
+        activationMessages: z.int().min(0).default(0).describe('Scale up from zero above this many messages (KEDA activationQueueLength)'),
+        pollingIntervalSeconds: z.int().min(1).max(3600).default(10).describe('How often KEDA reads the queue depth'),
+        cooldownSeconds: z.int().min(0).max(86400).default(60).describe('How long the queue must stay empty before scaling to zero'),
+        scaleDownStabilizationSeconds: z.int().min(0).max(3600).default(60).describe('HPA scale-down stabilization window'),
+        podIdentityProvider: z
+          .enum(['aws', 'aws-eks', 'none'])
+          .default('aws')
+          .describe('How KEDA authenticates to SQS when the binding has no credentials Secret: aws (EKS Pod Identity or IRSA of the KEDA operator) or none'),
+      })
+      .prefault({})
+      .meta({ 'x-kubernetes-validations': [{ rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas' }] }),
+    resources: resourceRequirements.optional(),
+    serviceAccountName: z
+      .string()
+      .optional()
+      .describe('Run the dispatcher pods as this ServiceAccount; by default Sluice makes one with exactly what a dispatcher needs'),
+    serviceAccountAnnotations: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Annotations of the ServiceAccount Sluice makes, e.g. eks.amazonaws.com/role-arn for IRSA'),
+    env: z.array(kubeObject('core/v1 EnvVar')).optional().describe('Extra environment of the dispatcher container (e.g. AWS_ENDPOINT_URL)'),
+    nodeSelector: z.record(z.string(), z.string()).optional(),
+    tolerations: z.array(kubeObject('core/v1 Toleration')).optional(),
+  })
+  .describe('Where this binding\'s messages are received');
+export type DispatcherSpec = z.infer<typeof dispatcherSchema>;
+
 export const queueBindingSpecSchema = z
   .object({
     queueUrl: z.url().describe('SQS queue URL'),
@@ -131,6 +175,7 @@ export const queueBindingSpecSchema = z
       .default(100)
       .describe('Most unfinished Jobs this binding may have; beyond it messages wait in SQS'),
     suspend: z.boolean().default(false).describe('Stop receiving; Jobs already created keep running'),
+    dispatcher: dispatcherSchema.prefault({}),
   })
   .meta({
     'x-kubernetes-validations': [
@@ -265,12 +310,7 @@ export const jobTypeSpecSchema = z
     command: z.array(z.string()).optional(),
     args: z.array(z.string()).optional(),
     env: z.array(kubeObject('core/v1 EnvVar')).optional(),
-    resources: z
-      .object({
-        requests: z.record(z.string(), quantity).optional(),
-        limits: z.record(z.string(), quantity).optional(),
-      })
-      .optional(),
+    resources: resourceRequirements.optional(),
     gpu: z
       .object({
         count: z.int().min(1).max(64),

@@ -27,6 +27,14 @@ describe('parseQueueBindingSpec', () => {
         },
         maxInFlight: 100,
         suspend: false,
+        dispatcher: {
+          mode: 'embedded',
+          replicas: 1,
+          autoscaling: {
+            minReplicas: 0, maxReplicas: 10, messagesPerReplica: 10, activationMessages: 0,
+            pollingIntervalSeconds: 10, cooldownSeconds: 60, scaleDownStabilizationSeconds: 60, podIdentityProvider: 'aws',
+          },
+        },
       },
     });
   });

@@ -198,6 +198,7 @@ export function ownedBy(job: k8s.V1Job): k8s.V1OwnerReference[] {
   }];
 }
 
-function stringValues(record: Record<string, string | number> | undefined): Record<string, string> {
+/** Resource quantities as the API's string map. */
+export function stringValues(record: Record<string, string | number> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(record ?? {}).map(([k, v]) => [k, String(v)]));
 }
