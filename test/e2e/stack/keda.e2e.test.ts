@@ -26,7 +26,7 @@ beforeAll(async () => {
         spec: { nodeSelector: { pool: 'cpu' }, containers: [{ name: 'c', image: 'registry.invalid/consumer:1' }] },
       },
     },
-  } as k8s.V1Deployment);
+  });
   await core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: 'aws' }, stringData: { id: 'test', secret: 'test' } } });
   await objects.create({
     apiVersion: 'keda.sh/v1alpha1', kind: 'TriggerAuthentication', metadata: { name: 'aws', namespace: ns.name },
