@@ -40,7 +40,7 @@ describe('values.schema.json', () => {
         for (const [key, child] of Object.entries(node.properties)) walk(child, `${path}.${key}`);
       }
     };
-    walk(valuesSchema as Schema, 'values');
+    walk(valuesSchema, 'values');
     expect(loose).toEqual([]);
   });
 
@@ -56,7 +56,7 @@ describe('values.schema.json', () => {
       else expect(given, path).toEqual(own);
       return given.flatMap((key) => keys(node.properties![key]!, (value as Record<string, unknown>)[key], `${path}.${key}`));
     };
-    keys(valuesSchema as Schema, values, 'values');
+    keys(valuesSchema, values, 'values');
   });
 });
 
