@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `promtool check rules` and `promtool test rules` on Sluice's alerts: the rule groups of the
 # generated PrometheusRule (manifests/observability/prometheus-rule.yaml) and, when a file is given,
-# of a PrometheusRule rendered by the chart. Builds promtool when it is not cached.
+# of a PrometheusRule rendered by the chart; and `promtool check rules` on the dashboard's queries.
+# Builds promtool when it is not cached.
 #   hack/observability/check-rules.sh [RENDERED_PROMETHEUSRULE.yaml]
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -37,3 +38,7 @@ check() {
 
 check manifests/observability/prometheus-rule.yaml
 if [ $# -gt 0 ]; then check "$1"; fi
+# The dashboard's panels, as recording rules: promtool parses each query.
+log "dashboard queries"
+node hack/observability/dashboard-rules.ts > "$work/dashboard-rules.yaml"
+"$PROMTOOL" check rules "$work/dashboard-rules.yaml"

@@ -5,6 +5,7 @@ import { ruleGroups, runbookAnchor } from './alerts.ts';
 import { dashboardQueries, sluiceDashboard } from './dashboard.ts';
 import { knownMetric, metricsIn, sluiceMetrics } from './metric-names.ts';
 import { repoRoot } from './paths.ts';
+import { observabilityQueries } from './queries.ts';
 import { renderObservabilityFiles } from './render.ts';
 
 const read = (path: string) => readFileSync(resolve(repoRoot, path), 'utf8');
@@ -109,5 +110,14 @@ describe('docs/metrics.md', () => {
     const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\``));
     expect(row, name).toBeDefined();
     for (const label of labels) expect(row, `${name} label ${label}`).toContain(`\`${label}\``);
+  });
+});
+
+describe('queries for the e2e check', () => {
+  it('fills in every dashboard variable', () => {
+    const queries = observabilityQueries({ namespace: 'media', binding: 'videos' });
+    expect(queries.length).toBe(dashboardQueries().length + alerts.length);
+    for (const { source, expr } of queries) expect(expr, source).not.toMatch(/\$[a-z_]/);
+    expect(queries[0]!.expr).toBe('sum by (namespace, binding, state) (sluice_queue_messages{namespace=~"media", binding=~"videos"})');
   });
 });

@@ -46,10 +46,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: controller
 {{- end }}
 
-{{/* Selector of the dispatcher pods: the controller labels each dispatcher Deployment's pods so. */}}
+{{/*
+Selector of the dispatcher pods in the release namespace: the controller labels the pods of every
+dispatcher Deployment app.kubernetes.io/name=sluice, app.kubernetes.io/component=dispatcher (it
+does not know the release name).
+*/}}
 {{- define "sluice.dispatcherSelectorLabels" -}}
-app.kubernetes.io/name: {{ include "sluice.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: sluice
 app.kubernetes.io/component: dispatcher
 {{- end }}
 
