@@ -91,7 +91,7 @@ step "helm template ($HELM_VERSION)" render "$HELM" "$work/helm4"
 step "helm template ($HELM3_VERSION)" render "$HELM3" "$work/helm3"
 step "Helm 3 and Helm 4 render the same objects" same_render
 step "validate rendered chart against Kubernetes $kube_minor and CRDs" validate "$work"/helm4/*.yaml
-step "validate manifests/ (install, observability, examples)" validate manifests/install manifests/observability/prometheus-rule.yaml manifests/examples
+step "validate manifests/ (install, observability, examples) and the CRDs" validate manifests/install manifests/observability/prometheus-rule.yaml manifests/examples crds "$third_party_crds"
 step "helm unittest ($HELM_VERSION)" "$HELM" unittest charts/sluice
 step "helm unittest ($HELM3_VERSION)" "$HELM3" unittest charts/sluice
 step "chart README (helm-docs) and manifests/install are fresh" bash hack/chart/render.sh --check
