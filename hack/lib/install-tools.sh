@@ -8,9 +8,9 @@ source "$(dirname "$0")/tools.sh"
 
 lib=$(dirname "$0")
 have() { [ -e "$1" ]; }
-have "$HELM" || timed "build helm $HELM_VERSION (cold: ~4 min)" bash "$lib/build-helm.sh" "$HELM_VERSION"
-have "$HELM_PLUGINS/helm-unittest/untt" || timed "build helm-unittest $HELM_UNITTEST_VERSION" bash "$lib/build-helm-unittest.sh"
+have "$HELM" || timed "build helm $HELM_VERSION (cold: 4-10 min)" bash "$lib/build-helm.sh" "$HELM_VERSION"
+have "$HELM_PLUGINS/helm-unittest/untt" || timed "build helm-unittest $HELM_UNITTEST_VERSION (cold: 1-3 min)" bash "$lib/build-helm-unittest.sh"
 have "$HELM_DOCS" || timed "build helm-docs $HELM_DOCS_VERSION" bash "$lib/build-helm-docs.sh"
 { have "$KUBECONFORM" && have "$KUBE_SCHEMAS/.complete"; } || timed "build kubeconform $KUBECONFORM_VERSION + schemas" bash "$lib/build-kubeconform.sh"
-have "$HELM3" || timed "build helm $HELM3_VERSION (cold: ~4 min)" bash "$lib/build-helm.sh" "$HELM3_VERSION"
-{ have "$PROMTOOL" && have "$PROMETHEUS"; } || timed "build prometheus + promtool $PROMETHEUS_VERSION (cold: ~5 min)" bash "$lib/build-prometheus.sh"
+have "$HELM3" || timed "build helm $HELM3_VERSION (cold: 1-5 min)" bash "$lib/build-helm.sh" "$HELM3_VERSION"
+{ have "$PROMTOOL" && have "$PROMETHEUS"; } || timed "build prometheus + promtool $PROMETHEUS_VERSION (cold: 5-11 min)" bash "$lib/build-prometheus.sh"
