@@ -12,3 +12,13 @@ DEBIAN_SUITE=bookworm
 NPM_VERSION=11.21.2
 BASE_PACKAGES=ca-certificates
 KEDA_VERSION=v2.21.0
+# Chart and observability tools (hack/lib/install-tools.sh).
+HELM_VERSION=v4.3.2
+HELM3_VERSION=v3.22.0
+HELM_DOCS_VERSION=v1.14.2
+HELM_UNITTEST_VERSION=v1.1.2
+KUBECONFORM_VERSION=v0.8.0
+# Kubernetes JSON schemas for kubeconform come from this PyPI package's data (strict, per minor).
+KUBERNETES_VALIDATE_VERSION=1.37.0
+# Prometheus 3.16.0 is published on the Go module proxy as v0.316.0.
+PROMETHEUS_VERSION=v0.316.0
