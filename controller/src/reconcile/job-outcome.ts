@@ -15,7 +15,7 @@ import {
   ATTRIBUTE_DEDUPE_KEY, FINALIZER_OUTCOME, LABEL_BINDING, LABEL_JOB_TYPE, LABEL_MANAGED_BY, MANAGED_BY,
   ANNOTATION_STATUS_KEY,
 } from '../job/labels.ts';
-import { isAlreadyExists, isConflict, isNotFound } from '../kube/client.ts';
+import { isAlreadyExists, isConflict, isNotFound, type BatchApi, type CoreApi } from '../kube/client.ts';
 import { EventReason } from '../kube/event-reasons.ts';
 import { done, requeueAfter, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
 import type { Logger } from '../log.ts';
@@ -31,8 +31,8 @@ import { observedPhase, outcomeFacts, sentAtMillis, sinkFields, type Facts } fro
 import type { EventSink } from './queue-binding.ts';
 
 export type JobOutcomeDeps = {
-  batch: k8s.BatchV1Api;
-  core: k8s.CoreV1Api;
+  batch: BatchApi;
+  core: CoreApi;
   jobs: ObjectCache<k8s.V1Job>;
   jobTypes: JobTypeLookup;
   sinks: (namespace: string, name: string) => Promise<StatusSinkClient>;

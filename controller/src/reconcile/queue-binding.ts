@@ -8,7 +8,7 @@ import { API_VERSION, type QueueBinding, type QueueBindingStatus } from '../api/
 import { parseSpec } from '../api/validate.ts';
 import { BindingDispatcher, type DispatcherDeps } from '../dispatch/dispatcher.ts';
 import { compileBinding, type JobTypeLookup } from '../dispatch/plan.ts';
-import { isNotFound } from '../kube/client.ts';
+import { isNotFound, type CoreApi } from '../kube/client.ts';
 import { setCondition, type Condition, type ConditionUpdate } from '../kube/conditions.ts';
 import { EventReason as reasons, type EventReason } from '../kube/event-reasons.ts';
 import { done, requeueAfter, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
@@ -21,7 +21,7 @@ export const STATUS_INTERVAL_MS = 5_000;
 export type EventSink = (object: k8s.KubernetesObject, type: 'Normal' | 'Warning', reason: EventReason, message: string) => void;
 
 export type QueueBindingDeps = {
-  core: k8s.CoreV1Api;
+  core: CoreApi;
   bindings: ObjectCache<QueueBinding>;
   jobTypes: JobTypeLookup;
   status: StatusWriter;

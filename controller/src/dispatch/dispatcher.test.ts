@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { apiError } from '../testing/fake-kube.ts';
+import { networkError } from '../testing/fake-sqs.ts';
+import { dispatchHarness, type DispatchHarness } from '../testing/dispatch-harness.ts';
+import { jobType, until } from '../testing/fixtures.ts';
+
+let h: DispatchHarness | undefined;
+afterEach(async () => {
+  await h?.stopAll();
+  h = undefined;
+});
+
+const drained = (harness: DispatchHarness) => until('the queue to be empty', () => harness.sqs.messages(harness.queueUrl).length === 0);
+
+describe('BindingDispatcher', () => {
+  it('turns each message into one Job and deletes the message only after the Job exists', async () => {
+    h = dispatchHarness();
+    for (let i = 0; i < 25; i += 1) h.sqs.put(h.queueUrl, JSON.stringify({ n: i }));
+    const dispatcher = h.start();
+    await drained(h);
+    expect(h.jobs()).toHaveLength(25);
+    expect(dispatcher.stats).toMatchObject({ received: 25, dispatched: 25, deadLettered: 0 });
+    // Deletes went out in batches after the creates.
+    expect(h.sqs.count('deleteBatch')).toBeLessThan(25);
+    expect(h.sqs.count('delete')).toBe(0);
+  });
+
+  it('makes one Job of duplicates that share a dedupe key and deletes them all', async () => {
+    h = dispatchHarness({ spec: { dedupeKey: 'body.jobId' } });
+    for (let i = 0; i < 3; i += 1) h.sqs.put(h.queueUrl, '{"jobId":"j-1","step":"render"}');
+    h.start();
+    await drained(h);
+    expect(h.jobs()).toHaveLength(1);
+    expect(h.deadLetters()).toEqual([]);
+  });
+
+  it('dead-letters a message that cannot run, with its reason, and deletes it', async () => {
+    h = dispatchHarness();
+    h.sqs.put(h.queueUrl, '{"type": broken}');
+    const dispatcher = h.start();
+    await drained(h);
+    expect(h.deadLetters()).toEqual([{ body: '{"type": broken}', reason: 'MalformedJson', detail: expect.stringMatching(/^body is not valid JSON/) as unknown }]);
+    expect(dispatcher.stats.deadLettered).toBe(1);
+    expect(h.jobs()).toHaveLength(0);
+  });
+
+  it('leaves a message that cannot run in SQS, hidden, when the binding has no dead-letter queue', async () => {
+    h = dispatchHarness({ spec: { deadLetter: undefined } });
+    h.sqs.put(h.queueUrl, '{"type": broken}');
+    const dispatcher = h.start();
+    await until('the message to be returned', () => h!.sqs.count('changeVisibility') === 1);
+    expect(h.sqs.messages(h.queueUrl)).toHaveLength(1);
+    expect(h.sqs.visible(h.queueUrl)).toHaveLength(0);
+    expect(h.warnings.map((w) => w.reason)).toEqual(['NoDeadLetterQueue']);
+    expect(dispatcher.stats.missingDeadLetterQueue).toBe(true);
+  });
+
+  it('retries a Job create that fails for a while', async () => {
+    h = dispatchHarness();
+    h.kube.fail('create', 'Job', () => apiError(500, 'InternalError', 'etcdserver: request timed out'), 2);
+    h.sqs.put(h.queueUrl, '{"n":1}');
+    h.start();
+    await drained(h);
+    expect(h.jobs()).toHaveLength(1);
+    expect(h.kube.count('create', 'Job')).toBe(3);
+  });
+
+  it('dead-letters a Job the API server rejects', async () => {
+    h = dispatchHarness();
+    h.kube.fail('create', 'Job', () => apiError(422, 'Invalid', 'Job.batch "x" is invalid: spec.template.spec.containers[0].image: Required value'));
+    h.sqs.put(h.queueUrl, '{"n":1}');
+    h.start();
+    await drained(h);
+    expect(h.deadLetters()).toMatchObject([{ reason: 'JobRejected', detail: expect.stringContaining('Required value') as unknown }]);
+  });
+
+  it('waits in SQS while the JobType is at its concurrency limit', async () => {
+    h = dispatchHarness({ jobTypes: [jobType({ maxConcurrency: 1 })] });
+    h.sqs.put(h.queueUrl, '{"n":1}');
+    h.sqs.put(h.queueUrl, '{"n":2}');
+    h.start();
+    await until('one Job', () => h!.jobs().length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.jobs()).toHaveLength(1);
+    expect(h.sqs.messages(h.queueUrl)).toHaveLength(1);
+    h.finish(h.jobs()[0]!.metadata!.name!);
+    h.sqs.advance(60_000);
+    await drained(h);
+    expect(h.jobs()).toHaveLength(2);
+  });
+
+  it('backs off while SQS fails and reports the error until a receive works', async () => {
+    h = dispatchHarness();
+    h.sqs.fail('receive', () => networkError(), { times: 1 });
+    h.sqs.put(h.queueUrl, '{"n":1}');
+    const dispatcher = h.start();
+    await until('the receive error', () => dispatcher.stats.receiveError !== undefined);
+    expect(dispatcher.stats.receiveError).toContain('ECONNREFUSED');
+    await drained(h);
+    expect(dispatcher.stats.receiveError).toBeUndefined();
+  });
+
+  it('recovers from a crash between creating the Job and deleting the message: the redelivery collides', async () => {
+    h = dispatchHarness();
+    h.sqs.put(h.queueUrl, '{"n":1}');
+    const crashing = h.start({ afterJobCreated: () => { throw new Error('killed'); } });
+    await until('the Job', () => h!.jobs().length === 1);
+    await crashing.stop();
+    expect(h.sqs.messages(h.queueUrl)).toHaveLength(1);
+    h.sqs.advance(30_000);
+    const restarted = h.start();
+    await drained(h);
+    expect(h.jobs()).toHaveLength(1);
+    expect(restarted.stats.dispatched).toBe(1);
+  });
+});
