@@ -34,6 +34,26 @@ describe('BindingDispatcher', () => {
     expect(h.deadLetters()).toEqual([]);
   });
 
+  it('dead-letters a different message that reuses a dedupe key, naming the Job it collided with', async () => {
+    h = dispatchHarness({ spec: { dedupeKey: 'body.jobId' } });
+    h.sqs.put(h.queueUrl, '{"jobId":"j-1","step":"render"}');
+    const dispatcher = h.start();
+    await drained(h);
+    h.sqs.put(h.queueUrl, '{"jobId":"j-1","step":"render"}');
+    h.sqs.put(h.queueUrl, '{"jobId":"j-1","step":"publish"}');
+    await drained(h);
+    const [job, ...others] = h.jobs();
+    expect(others).toEqual([]);
+    expect(job!.metadata?.annotations?.['sluice.dev/payload-digest']).toMatch(/^[0-9a-f]{64}$/);
+    expect(h.deadLetters()).toEqual([{
+      body: '{"jobId":"j-1","step":"publish"}',
+      reason: 'DedupeKeyConflict',
+      detail: expect.stringContaining(`dedupe key j-1 is already Job ${job!.metadata!.name!}'s`) as unknown,
+    }]);
+    expect(h.warnings).toMatchObject([{ reason: 'DedupeKeyConflict', message: expect.stringContaining(job!.metadata!.name!) as unknown }]);
+    expect(dispatcher.stats).toMatchObject({ dispatched: 2, deadLettered: 1 });
+  });
+
   it('dead-letters a message that cannot run, with its reason, and deletes it', async () => {
     h = dispatchHarness();
     h.sqs.put(h.queueUrl, '{"type": broken}');

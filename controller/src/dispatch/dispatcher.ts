@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueBinding } from '../api/schemas.ts';
 import type { PayloadStore } from '../decode/index.ts';
 import { ownedBy, type BuiltJob } from '../job/build-job.ts';
-import { ANNOTATION_DEDUPE_KEY, LABEL_BINDING } from '../job/labels.ts';
+import { ANNOTATION_DEDUPE_KEY, ANNOTATION_PAYLOAD_DIGEST, LABEL_BINDING } from '../job/labels.ts';
 import { isAlreadyExists, type BatchApi, type CoreApi } from '../kube/client.ts';
 import type { EventReason } from '../kube/event-reasons.ts';
 import type { Logger } from '../log.ts';
@@ -191,7 +191,10 @@ export class BindingDispatcher {
       }
       reservedType = jobType.metadata.name;
       const created = await this.#createJob(built, log);
-      if ('rejected' in created) return await this.#deadLetter(message, created.reason, created.rejected, log);
+      if ('rejected' in created) {
+        if (created.reason === 'DedupeKeyConflict') this.#deps.onWarning?.('DedupeKeyConflict', `message ${message.MessageId ?? ''}: ${created.rejected}`);
+        return await this.#deadLetter(message, created.reason, created.rejected, log);
+      }
 
       this.#deps.capacity.jobActive({
         namespace: this.#namespace, name: built.job.metadata!.name!, binding: this.#name, jobType: reservedType,
@@ -233,6 +236,8 @@ export class BindingDispatcher {
           const ours = job.metadata?.labels?.[LABEL_BINDING] === this.#name
             && job.metadata?.annotations?.[ANNOTATION_DEDUPE_KEY] === built.job.metadata?.annotations?.[ANNOTATION_DEDUPE_KEY];
           if (!ours) throw new AbortError(new Rejection('JobNameCollision', `Job ${name} exists and belongs to another message`));
+          const conflict = contentConflict(job, built.job);
+          if (conflict) throw new AbortError(new Rejection('DedupeKeyConflict', conflict));
         }
         if (built.secret) {
           try {
@@ -329,6 +334,20 @@ class Rejection extends Error {
     super(message);
     this.reason = reason;
   }
+}
+
+/**
+ * A redelivery carries the same payload as the message that made the Job; another message that
+ * reuses the dedupe key does not, and must not vanish as a "duplicate". Jobs made before digests
+ * were recorded have none and count as duplicates, as they did.
+ */
+function contentConflict(existing: k8s.V1Job, wanted: k8s.V1Job): string | undefined {
+  const theirs = existing.metadata?.annotations?.[ANNOTATION_PAYLOAD_DIGEST];
+  const ours = wanted.metadata?.annotations?.[ANNOTATION_PAYLOAD_DIGEST];
+  if (theirs === undefined || ours === undefined || theirs === ours) return undefined;
+  const key = wanted.metadata?.annotations?.[ANNOTATION_DEDUPE_KEY] ?? '';
+  return `dedupe key ${key} is already Job ${existing.metadata?.name ?? ''}'s, whose message had different content `
+    + `(payload sha256 ${theirs.slice(0, 12)}…, this one ${ours.slice(0, 12)}…)`;
 }
 
 /** Invalid objects are the message's (or its JobType's) fault and will not improve; the rest may. */

@@ -1,10 +1,11 @@
 // Turns one routed message and its JobType into the Job (and, for large or sensitive payloads, the
 // Secret) that runs it. Pure: the dispatcher creates what this returns.
 import type * as k8s from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import type { JobType } from '../api/schemas.ts';
 import {
   ANNOTATION_DEAD_LETTER_QUEUE, ANNOTATION_DEDUPE_KEY, ANNOTATION_FAN_IN_EXPECTED, ANNOTATION_FAN_IN_GROUP,
-  ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_FORMAT, ANNOTATION_QUEUE_URL,
+  ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_DIGEST, ANNOTATION_PAYLOAD_FORMAT, ANNOTATION_QUEUE_URL,
   ANNOTATION_ROUTE, ANNOTATION_SENT_AT, ANNOTATION_STATUS_KEY, FINALIZER_OUTCOME, LABEL_BINDING, LABEL_JOB_TYPE,
   LABEL_MANAGED_BY, LABEL_MESSAGE_ID, MANAGED_BY,
 } from './labels.ts';
@@ -59,6 +60,7 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     [ANNOTATION_QUEUE_URL]: request.queueUrl,
     [ANNOTATION_MESSAGE_ID]: request.messageId,
     [ANNOTATION_PAYLOAD_FORMAT]: request.payload.format,
+    [ANNOTATION_PAYLOAD_DIGEST]: payloadDigest(request.payload.raw),
   };
   if (request.sentTimestamp !== undefined) annotations[ANNOTATION_SENT_AT] = new Date(request.sentTimestamp).toISOString();
   if (request.deadLetterQueueUrl) annotations[ANNOTATION_DEAD_LETTER_QUEUE] = request.deadLetterQueueUrl;
@@ -184,6 +186,11 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     stringData: { payload: request.payload.raw },
   };
   return { job, secret };
+}
+
+/** What a Job records of its payload to recognise the same content later, without keeping it. */
+export function payloadDigest(raw: string): string {
+  return createHash('sha256').update(raw, 'utf8').digest('hex');
 }
 
 /** The Secret's owner is the Job, so garbage collection removes it with the Job. */

@@ -14,6 +14,8 @@ export const ANNOTATION_SENT_AT = 'sluice.dev/sent-at';
 export const ANNOTATION_PAYLOAD = 'sluice.dev/payload';
 export const ANNOTATION_PAYLOAD_FORMAT = 'sluice.dev/payload-format';
 export const ANNOTATION_MESSAGE_ID = 'sluice.dev/message-id';
+/** sha256 (hex) of the payload: tells a redelivery (same content) from another message reusing the dedupe key. */
+export const ANNOTATION_PAYLOAD_DIGEST = 'sluice.dev/payload-digest';
 /** The producer's string message attributes (JSON), sent along when the message is dead-lettered. */
 export const ANNOTATION_MESSAGE_ATTRIBUTES = 'sluice.dev/message-attributes';
 export const ANNOTATION_DEAD_LETTER_QUEUE = 'sluice.dev/dead-letter-queue';

@@ -19,6 +19,8 @@ export const EventReason = {
   JobTypeUnavailable: 'JobTypeUnavailable',
   /** A message could not run and the binding has no dead-letter queue; it stays in SQS. */
   NoDeadLetterQueue: 'NoDeadLetterQueue',
+  /** A message with different content reused another message's dedupe key; it was dead-lettered. */
+  DedupeKeyConflict: 'DedupeKeyConflict',
 
   // Job (and its JobType)
   /** A Job failed; its message goes to the dead-letter queue and the notifier. */
