@@ -51,6 +51,9 @@ describe('planMessage', () => {
     ['the binding\'s dedupeKey expression', { spec: { dedupeKey: 'body.jobId' } }, 'j-1'],
     ['the Sluice.DedupeKey attribute of messages Sluice sent', { extra: { MessageAttributes: { 'Sluice.DedupeKey': { DataType: 'String', StringValue: 'ns/job-a/on-success' } } } }, 'ns/job-a/on-success'],
     ['an integer key, as its decimal text', { spec: { dedupeKey: 'body.n' } }, '42'],
+    ['a redriven message: its stable key and the dead letter\'s id', { spec: { dedupeKey: 'body.jobId' }, extra: { MessageAttributes: { 'Sluice.Redrive': { DataType: 'String', StringValue: 'dl-1' } } } }, 'j-1#redrive:dl-1'],
+    ['a redriven message without a stable key: the dead letter\'s id, never its own MessageId', { extra: { MessageAttributes: { 'Sluice.Redrive': { DataType: 'String', StringValue: 'dl-1' } } } }, 'redrive:dl-1'],
+    ['an empty Sluice.DedupeKey: the MessageId', { extra: { MessageAttributes: { 'Sluice.DedupeKey': { DataType: 'String', StringValue: '' } } } }, 'm-1'],
   ])('takes the dedupe key from %s', async (_what, options, key) => {
     const result = await plan('{"type":"render","jobId":"j-1","n":42}', options);
     expect(result.action === 'create' && result.built.job.metadata?.annotations?.['sluice.dev/dedupe-key']).toBe(key);
@@ -65,6 +68,7 @@ describe('planMessage', () => {
     ['{"type":"render", oops}', {}, 'MalformedJson', /^body is not valid JSON/],
     ['{"type":"render"}', { spec: { message: { maxBodyBytes: 8 } } }, 'BodyTooLarge', /over the maxBodyBytes limit of 8/],
     ['TRANSCODE', { spec: { message: { format: 'pipe' } } }, 'MalformedPipe', /expected 3/],
+    ['{"type":"render"}', { extra: { MessageId: undefined } }, 'DedupeKeyFailed', 'the message has no MessageId and no dedupe key'],
   ])('dead-letters %s as %s', async (body, options, reason, detail) => {
     const result = await plan(body, options);
     expect(result).toMatchObject({ action: 'dead-letter', reason });

@@ -5,7 +5,7 @@ import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { JobType, QueueBinding } from '../api/schemas.ts';
 import { decodeMessage, DecodeError, type PayloadStore } from '../decode/index.ts';
 import { buildJob, type BuiltJob } from '../job/build-job.ts';
-import { ATTRIBUTE_DEDUPE_KEY } from '../job/labels.ts';
+import { ATTRIBUTE_DEDUPE_KEY, ATTRIBUTE_REDRIVE } from '../job/labels.ts';
 import { celValueToKey, compile, compileCached, type Compiled, type MessageContext } from '../route/cel.ts';
 import { compileRouter, type Router } from '../route/router.ts';
 import type { DeadLetterReason } from '../sqs/dead-letter.ts';
@@ -58,17 +58,9 @@ export async function planMessage(
   const decision = compiled.router(context);
   if (!decision.matched) return { action: 'dead-letter', reason: decision.reason, detail: decision.message };
 
-  // Messages Sluice itself sends (follow-ups, fan-ins) carry their idempotency key.
-  let dedupeKey = message.MessageAttributes?.[ATTRIBUTE_DEDUPE_KEY]?.StringValue ?? message.MessageId ?? '';
-  if (compiled.dedupe) {
-    const result = compiled.dedupe(context);
-    const key = 'value' in result ? celValueToKey(result.value) : undefined;
-    if (!key) {
-      const why = 'error' in result ? result.error : 'it did not return a string or number';
-      return { action: 'dead-letter', reason: 'DedupeKeyFailed', detail: `dedupeKey ${spec.dedupeKey ?? ''}: ${why}` };
-    }
-    dedupeKey = key;
-  }
+  const key = dedupeKeyOf(message, compiled, context, spec.dedupeKey);
+  if ('failure' in key) return { action: 'dead-letter', reason: 'DedupeKeyFailed', detail: key.failure };
+  const dedupeKey = key.key;
 
   const found = jobTypes(binding.metadata.namespace, decision.jobType);
   if (!('jobType' in found)) return { action: 'defer', detail: `route ${decision.route}: ${found.problem}` };
@@ -91,6 +83,27 @@ export async function planMessage(
     ...derived,
   }, jobType);
   return { action: 'create', route: decision.route, jobType, built, ...(sentTimestamp && { sentTimestamp }) };
+}
+
+/**
+ * The message's idempotency key: the binding's dedupeKey expression, else the Sluice.DedupeKey of
+ * messages Sluice sent (follow-ups, fan-ins), else the MessageId. A redriven message (Sluice.Redrive)
+ * gets a new attempt identity derived from the dead letter, never from its own MessageId, which
+ * changes with every redrive.
+ */
+function dedupeKeyOf(message: Message, compiled: CompiledBinding, context: MessageContext, expression: string | undefined): { key: string } | { failure: string } {
+  const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue || undefined;
+  const sent = attribute(ATTRIBUTE_DEDUPE_KEY);
+  const redrive = attribute(ATTRIBUTE_REDRIVE);
+  let stable = sent;
+  if (compiled.dedupe) {
+    const result = compiled.dedupe(context);
+    stable = 'value' in result ? celValueToKey(result.value) : undefined;
+    if (!stable) return { failure: `dedupeKey ${expression ?? ''}: ${'error' in result ? result.error : 'it did not return a string or number'}` };
+  }
+  if (redrive) return { key: stable ? `${stable}#redrive:${redrive}` : `redrive:${redrive}` };
+  const key = stable ?? message.MessageId;
+  return key ? { key } : { failure: 'the message has no MessageId and no dedupe key' };
 }
 
 /** What the JobType computes from the message up front: its record's key and its fan-in group. */

@@ -28,6 +28,12 @@ export const ANNOTATION_OUTCOME_DONE = 'sluice.dev/outcome-done';
 
 /** A message attribute Sluice puts on the messages it sends; the dispatcher uses it as the dedupe key. */
 export const ATTRIBUTE_DEDUPE_KEY = 'Sluice.DedupeKey';
+/**
+ * Set by `sluice dlq redrive` to the dead letter's MessageId: a new attempt identity, so the message
+ * runs again although its failed Job may still exist, while a repeated redrive of the same dead
+ * letter (a crash before it was deleted) still collides.
+ */
+export const ATTRIBUTE_REDRIVE = 'Sluice.Redrive';
 
 /** Kept on every Job Sluice creates until its outcome is recorded. */
 export const FINALIZER_OUTCOME = 'sluice.dev/outcome';
