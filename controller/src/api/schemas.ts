@@ -245,6 +245,13 @@ export const followUpSchema = z.object({
 });
 export type FollowUp = z.infer<typeof followUpSchema>;
 
+export const onSuccessSchema = followUpSchema.extend({
+  forEach: celExpression(
+    'CEL giving a list (e.g. result.placeholders): one message per element, whose body also sees item and index; each carries the dedupe key <namespace>/<job>/on-success/<index>',
+  ).optional(),
+});
+export type OnSuccess = z.infer<typeof onSuccessSchema>;
+
 export const fanInSchema = z
   .object({
     group: celExpression('CEL giving the group key shared by the fanned-out messages, e.g. body.noteId'),
@@ -335,7 +342,7 @@ export const jobTypeSpecSchema = z
     kueue: z.object({ queueName: z.string().min(1) }).optional().describe('Submit Jobs to this Kueue LocalQueue'),
     statusSink: statusMappingSchema.optional(),
     notifications: notificationsSchema.optional(),
-    onSuccess: followUpSchema.optional().describe('A message to send when a Job succeeds (the next step of a pipeline)'),
+    onSuccess: onSuccessSchema.optional().describe('A message (or, with forEach, one per element of a list) to send when a Job succeeds: the next step of a pipeline'),
     fanIn: fanInSchema.optional(),
   })
   .meta({

@@ -17,6 +17,7 @@ import * as metrics from '../metrics.ts';
 import { BatchDeleter } from '../sqs/batch-deleter.ts';
 import { sendToDeadLetter, type DeadLetterReason } from '../sqs/dead-letter.ts';
 import type { CapacityTracker } from './capacity.ts';
+import type { DeleteConfirmations } from './delete-confirmations.ts';
 import { planMessage, type CompiledBinding, type JobTypeLookup } from './plan.ts';
 
 
@@ -41,6 +42,8 @@ export type DispatcherDeps = {
   now?: () => number;
   /** Test hook: runs after a Job exists and before its message is deleted (crash-recovery tests). */
   afterJobCreated?: () => void;
+  /** Where this process records the Jobs whose messages it deleted (the outcome path reads it). */
+  confirmations?: DeleteConfirmations;
 };
 
 export type BindingStats = {
@@ -201,7 +204,7 @@ export class BindingDispatcher {
       });
       if (sentTimestamp) metrics.messageToJobSeconds.observe(this.#labels, (this.#now() - sentTimestamp) / 1000);
       this.#deps.afterJobCreated?.();
-      await this.#delete(message);
+      if (await this.#delete(message)) this.#deps.confirmations?.confirm(created.uid);
       this.stats.dispatched += 1;
       metrics.messagesDispatched.inc({ ...this.#labels, job_type: reservedType });
       log.debug({ job: built.job.metadata!.name, jobType: reservedType, route: plan.route, created: created.created }, 'Dispatched message');
@@ -219,7 +222,7 @@ export class BindingDispatcher {
    * Creates the Job (and its payload Secret), retrying transient API errors. AlreadyExists is success
    * when the Job is ours; an object the API server rejects is returned as a rejection.
    */
-  async #createJob(built: BuiltJob, log: Logger): Promise<{ created: boolean } | { rejected: string; reason: DeadLetterReason }> {
+  async #createJob(built: BuiltJob, log: Logger): Promise<{ created: boolean; uid: string } | { rejected: string; reason: DeadLetterReason }> {
     const { batch, core } = this.#deps;
     const namespace = this.#namespace;
     const name = built.job.metadata!.name!;
@@ -246,7 +249,7 @@ export class BindingDispatcher {
             if (!isAlreadyExists(error)) throw classify(error);
           }
         }
-        return { created };
+        return { created, uid: job.metadata?.uid ?? '' };
       }, {
         retries: 8,
         minTimeout: 200,
@@ -293,13 +296,16 @@ export class BindingDispatcher {
     });
   }
 
-  async #delete(message: Message): Promise<void> {
+  /** True when SQS deleted the message. */
+  async #delete(message: Message): Promise<boolean> {
     try {
       await this.#deleter.delete(message.ReceiptHandle!);
+      return true;
     } catch (error) {
       // Its Job or dead-letter record exists: a redelivery collides and is deleted then.
       metrics.sqsErrors.inc({ ...this.#labels, operation: 'delete' });
       this.#deps.log.warn({ err: error, messageId: message.MessageId }, 'Delete failed; the message will be redelivered and collide');
+      return false;
     }
   }
 

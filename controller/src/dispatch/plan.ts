@@ -4,6 +4,7 @@
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { JobType, QueueBinding } from '../api/schemas.ts';
 import { decodeMessage, DecodeError, type PayloadStore } from '../decode/index.ts';
+import { decodeRecord } from '../decode/record.ts';
 import { buildJob, type BuiltJob } from '../job/build-job.ts';
 import { ATTRIBUTE_DEDUPE_KEY, ATTRIBUTE_REDRIVE } from '../job/labels.ts';
 import { celValueToKey, compile, compileCached, type Compiled, type MessageContext } from '../route/cel.ts';
@@ -76,8 +77,10 @@ export async function planMessage(
     route: decision.route,
     messageId: message.MessageId ?? '',
     dedupeKey,
+    ...(message.ReceiptHandle && { receiptHandle: message.ReceiptHandle }),
     sentTimestamp,
     payload: { raw: decoded.raw, format: decoded.format, bytes: decoded.bytes },
+    decodeRecord: decodeRecord(decoded, spec.message.pipeFields, message.Attributes ?? {}),
     messageAttributes: stringAttributes(message.MessageAttributes),
     deadLetterQueueUrl: spec.deadLetter?.queueUrl,
     ...derived,

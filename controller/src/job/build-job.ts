@@ -4,8 +4,9 @@ import type * as k8s from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import type { JobType } from '../api/schemas.ts';
 import {
-  ANNOTATION_DEAD_LETTER_QUEUE, ANNOTATION_DEDUPE_KEY, ANNOTATION_FAN_IN_EXPECTED, ANNOTATION_FAN_IN_GROUP,
+  ANNOTATION_DEAD_LETTER_QUEUE, ANNOTATION_DECODE, ANNOTATION_DEDUPE_KEY, ANNOTATION_FAN_IN_EXPECTED, ANNOTATION_FAN_IN_GROUP,
   ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_DIGEST, ANNOTATION_PAYLOAD_FORMAT, ANNOTATION_QUEUE_URL,
+  ANNOTATION_RECEIPT_HANDLE,
   ANNOTATION_ROUTE, ANNOTATION_SENT_AT, ANNOTATION_STATUS_KEY, FINALIZER_OUTCOME, LABEL_BINDING, LABEL_JOB_TYPE,
   LABEL_MANAGED_BY, LABEL_MESSAGE_ID, MANAGED_BY,
 } from './labels.ts';
@@ -27,6 +28,10 @@ export type JobRequest = {
   /** SQS SentTimestamp (ms since epoch), kept for latency measurements. */
   sentTimestamp?: number;
   payload: { raw: string; format: string; bytes: number };
+  /** How the payload was decoded (decode/record.ts), JSON. */
+  decodeRecord?: string;
+  /** The SQS receipt handle of the receive this Job comes from (outcome/message-release.ts). */
+  receiptHandle?: string;
   /** String message attributes of the original message, kept for its dead-letter record. */
   messageAttributes?: Record<string, string>;
   deadLetterQueueUrl?: string;
@@ -63,6 +68,8 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     [ANNOTATION_PAYLOAD_DIGEST]: payloadDigest(request.payload.raw),
   };
   if (request.sentTimestamp !== undefined) annotations[ANNOTATION_SENT_AT] = new Date(request.sentTimestamp).toISOString();
+  if (request.decodeRecord !== undefined) annotations[ANNOTATION_DECODE] = request.decodeRecord;
+  if (request.receiptHandle) annotations[ANNOTATION_RECEIPT_HANDLE] = request.receiptHandle;
   if (request.deadLetterQueueUrl) annotations[ANNOTATION_DEAD_LETTER_QUEUE] = request.deadLetterQueueUrl;
   if (request.statusKey !== undefined) annotations[ANNOTATION_STATUS_KEY] = request.statusKey;
   if (request.fanIn) {

@@ -9,10 +9,14 @@ export const MANAGED_BY = 'sluice';
 export const ANNOTATION_DEDUPE_KEY = 'sluice.dev/dedupe-key';
 export const ANNOTATION_ROUTE = 'sluice.dev/route';
 export const ANNOTATION_QUEUE_URL = 'sluice.dev/queue-url';
+/** The receipt handle of the receive that created the Job: lets the outcome path delete its message. */
+export const ANNOTATION_RECEIPT_HANDLE = 'sluice.dev/receipt-handle';
 export const ANNOTATION_SENT_AT = 'sluice.dev/sent-at';
 /** Small payloads ride on the pod as an annotation and reach the container through a downward API file. */
 export const ANNOTATION_PAYLOAD = 'sluice.dev/payload';
 export const ANNOTATION_PAYLOAD_FORMAT = 'sluice.dev/payload-format';
+/** How the message was decoded (decode/record.ts), so the outcome path sees the body routing saw. */
+export const ANNOTATION_DECODE = 'sluice.dev/decode';
 export const ANNOTATION_MESSAGE_ID = 'sluice.dev/message-id';
 /** sha256 (hex) of the payload: tells a redelivery (same content) from another message reusing the dedupe key. */
 export const ANNOTATION_PAYLOAD_DIGEST = 'sluice.dev/payload-digest';

@@ -31,6 +31,8 @@ export const EventReason = {
   StatusRecordMissing: 'StatusRecordMissing',
   /** A pipeline's next message (onSuccess or fan-in) was sent. */
   FollowUpSent: 'FollowUpSent',
+  /** An outcome step can never succeed (a follow-up body that does not evaluate, a write the store refuses): recorded, not retried. */
+  OutcomeFailed: 'OutcomeFailed',
 
   // StatusSink
   /** The sink's store answered. */

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueBinding } from '../api/schemas.ts';
 import { CapacityTracker } from '../dispatch/capacity.ts';
 import type { ReconcileResult } from '../kube/work-queue.ts';
-import { FakeKube } from '../testing/fake-kube.ts';
+import { ReferencedSecrets } from '../kube/secret-cache.ts';
+import { FakeKube, fakeSecretSource } from '../testing/fake-kube.ts';
 import { FakeSqs } from '../testing/fake-sqs.ts';
 import { eventLog, jobType, lookup, NAMESPACE, silentLogger, until } from '../testing/fixtures.ts';
 import { QueueBindingReconciler } from './queue-binding.ts';
@@ -21,8 +22,9 @@ function harness() {
   const queueUrl = sqs.createQueue('jobs');
   const log = eventLog();
   const started: string[] = [];
+  const secrets = new ReferencedSecrets((namespace, name) => fakeSecretSource(kube, namespace, name));
   const reconciler = new QueueBindingReconciler({
-    core: kube.core,
+    secrets,
     bindings: kube.cache<QueueBinding>('QueueBinding'),
     jobTypes: lookup(jobType({})),
     status: new StatusWriter(kube.custom),
@@ -38,14 +40,14 @@ function harness() {
   reconcilers.push(reconciler);
   const apply = (spec: Record<string, unknown>, name = 'jobs') => {
     const existing = kube.get<QueueBinding>('QueueBinding', NAMESPACE, name);
-    if (existing) kube.patch('QueueBinding', NAMESPACE, name, { spec, metadata: { generation: (existing.metadata.generation ?? 1) + 1 } });
+    if (existing) kube.replace('QueueBinding', NAMESPACE, name, { ...existing, spec, metadata: { ...existing.metadata, generation: (existing.metadata.generation ?? 1) + 1 } } as QueueBinding);
     else kube.create('QueueBinding', NAMESPACE, { apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name }, spec } as QueueBinding);
   };
   const reconcile = (name = 'jobs'): Promise<ReconcileResult> =>
     reconciler.reconcile({ key: `${NAMESPACE}/${name}`, namespace: NAMESPACE, name, retries: 0, logger: silentLogger });
   const status = (name = 'jobs') => kube.get<QueueBinding>('QueueBinding', NAMESPACE, name)?.status;
   const condition = (type: string, name = 'jobs') => status(name)?.conditions?.find((c) => c.type === type);
-  return { kube, sqs, queueUrl, log, started, apply, reconcile, status, condition };
+  return { kube, sqs, queueUrl, log, started, apply, reconcile, status, condition, secrets };
 }
 
 const routes = [{ name: 'all', when: 'true', jobType: 'work' }];
@@ -95,9 +97,15 @@ describe('QueueBindingReconciler', () => {
     h.kube.create('Secret', NAMESPACE, { metadata: { name: 'aws' }, data: secret('AKIA1') } as k8s.V1Secret);
     h.apply({ queueUrl: h.queueUrl, routes, suspend: true, credentials: { secretRef: { name: 'aws' } } });
     await h.reconcile();
+    await h.reconcile();
     h.kube.patch('Secret', NAMESPACE, 'aws', { data: secret('AKIA2') });
     await h.reconcile();
     expect(h.started).toEqual(['AKIA1', 'AKIA2']);
+    // Read through a watch of that one Secret, not a GET every reconcile.
+    expect(h.kube.count('read', 'Secret')).toBe(0);
+    h.apply({ queueUrl: h.queueUrl, routes, suspend: true });
+    await h.reconcile();
+    expect(h.secrets.watched()).toEqual([]);
   });
 
   it('waits and retries while the credentials Secret is missing', async () => {

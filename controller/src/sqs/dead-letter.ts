@@ -8,7 +8,7 @@ const MAX_DETAIL_CHARS = 4096;
 export type DeadLetterReason =
   | 'MalformedJson' | 'MalformedEnvelope' | 'UnknownFormat' | 'BodyTooLarge' | 'InvalidUtf8'
   | 'PayloadFetchFailed' | 'MalformedPipe' | 'NoRouteMatched' | 'RouteEvaluationFailed' | 'DedupeKeyFailed'
-  | 'StatusKeyFailed' | 'FanInKeyFailed' | 'JobRejected' | 'JobNameCollision' | 'DedupeKeyConflict' | 'JobFailed';
+  | 'StatusKeyFailed' | 'FanInKeyFailed' | 'JobRejected' | 'JobNameCollision' | 'DedupeKeyConflict' | 'JobFailed' | 'OutcomeFailed';
 
 export type DeadLetterRecord = {
   reason: DeadLetterReason;

@@ -6,6 +6,8 @@
 // and can be held back to play a stale cache.
 import * as k8s from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
+import type { InformerHandlers } from '../kube/informer.ts';
+import type { SecretSource } from '../kube/secret-cache.ts';
 import type { ObjectCache } from '../reconcile/cache.ts';
 
 export type Kind = 'Job' | 'Pod' | 'Secret' | 'ConfigMap' | 'Event' | 'QueueBinding' | 'JobType' | 'StatusSink';
@@ -327,4 +329,37 @@ function key(kind: Kind, namespace: string, name: string): string {
 
 function clone<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+/** One Secret's watch over the fake API, as ReferencedSecrets opens them: synced once started. */
+export function fakeSecretSource(kube: FakeKube, namespace: string, name: string): SecretSource & { started: boolean; stopped: boolean } {
+  const handlers = new Set<InformerHandlers<k8s.V1Secret>>();
+  let unwatch: (() => void) | undefined;
+  const source = {
+    started: false,
+    stopped: false,
+    start: () => {
+      source.started = true;
+      unwatch = kube.watch(({ type, kind, object }) => {
+        if (kind !== 'Secret' || object.metadata.namespace !== namespace || object.metadata.name !== name) return;
+        for (const h of handlers) {
+          if (type === 'ADDED') h.add?.(object);
+          else if (type === 'MODIFIED') h.update?.(object, object);
+          else h.delete?.(object);
+        }
+      });
+    },
+    stop: () => {
+      source.stopped = true;
+      unwatch?.();
+      return Promise.resolve();
+    },
+    hasSynced: () => source.started,
+    get: (ns: string, n: string) => (ns === namespace && n === name ? kube.get<k8s.V1Secret>('Secret', ns, n) : undefined),
+    addHandlers: (h: InformerHandlers<k8s.V1Secret>) => {
+      handlers.add(h);
+      return () => void handlers.delete(h);
+    },
+  };
+  return source;
 }

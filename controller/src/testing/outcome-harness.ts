@@ -1,13 +1,20 @@
 // A JobOutcomeReconciler on the fake API and the fake SQS, with Jobs made the way the dispatcher
 // makes them and moved through their lives the way the Job controller and a kubelet would.
 import type * as k8s from '@kubernetes/client-node';
-import type { JobType, Notifications } from '../api/schemas.ts';
+import type { Message } from '@aws-sdk/client-sqs';
+import type { JobType, Notifications, QueueBinding } from '../api/schemas.ts';
+import { compileBinding, planMessage } from '../dispatch/plan.ts';
 import { buildJob } from '../job/build-job.ts';
 import type { ReconcileResult } from '../kube/work-queue.ts';
 import type { FailureReport } from '../notify/types.ts';
 import { JobOutcomeReconciler, type JobOutcomeDeps } from '../reconcile/job-outcome.ts';
 import type { SinkWrite, StatusSinkClient, WriteResult } from '../sinks/types.ts';
-import { FakeKube } from './fake-kube.ts';
+import { DeleteConfirmations } from '../dispatch/delete-confirmations.ts';
+import { OutcomeHealth } from '../outcome/health.ts';
+import { OutcomeLedger } from '../outcome/ledger.ts';
+import { MessageRelease } from '../outcome/message-release.ts';
+import { PodsByJob } from '../outcome/pods.ts';
+import { FakeKube, type FakeCache } from './fake-kube.ts';
 import { FakeSqs } from './fake-sqs.ts';
 import { eventLog, lookup, NAMESPACE, silentLogger, type RecordedEvent } from './fixtures.ts';
 
@@ -37,6 +44,9 @@ export class FakeSink implements StatusSinkClient {
   }
 }
 
+/** How long the harness's reconciler keeps a Job after deleting its message itself. */
+export const GRACE_MS = 10_000;
+
 export type OutcomeHarness = {
   kube: FakeKube;
   sqs: FakeSqs;
@@ -44,28 +54,51 @@ export type OutcomeHarness = {
   notified: FailureReport[];
   events: RecordedEvent[];
   reconciler: JobOutcomeReconciler;
+  /** The reconciler's view of Jobs: hold() it to play a stale informer. */
+  jobs: FakeCache<k8s.V1Job>;
+  /** What an in-process dispatcher would have confirmed deleting. */
+  confirmations: DeleteConfirmations;
+  health: OutcomeHealth;
   queueUrl: string;
   dlqUrl: string;
   /** Creates a Job as the dispatcher would for `body`. */
   createJob: (body: string, options?: { jobType?: JobType; dedupeKey?: string; messageId?: string; fanIn?: { group: string; expected: number }; statusKey?: string }) => k8s.V1Job;
+  /** Creates a Job the way the dispatcher does: `message` planned against `binding`. */
+  dispatch: (binding: QueueBinding, message: Message) => Promise<k8s.V1Job>;
   /** Runs a pod of the Job to its end and gives the Job the Job controller's verdict. */
   finish: (name: string, outcome: { result: 'Complete' | 'Failed'; exitCode?: number; message?: string; reason?: string }) => void;
   reconcile: (name: string) => Promise<ReconcileResult>;
   job: (name: string) => k8s.V1Job | undefined;
 };
 
-export function outcomeHarness(options: { jobTypes: JobType[]; deps?: Partial<JobOutcomeDeps> }): OutcomeHarness {
-  const kube = new FakeKube();
-  const sqs = new FakeSqs();
+export function outcomeHarness(options: { jobTypes: JobType[]; deps?: Partial<JobOutcomeDeps>; kube?: FakeKube; sqs?: FakeSqs; confirmations?: DeleteConfirmations }): OutcomeHarness {
+  const kube = options.kube ?? new FakeKube();
+  const sqs = options.sqs ?? new FakeSqs();
   const sink = new FakeSink();
   const notified: FailureReport[] = [];
   const { sink: event, events } = eventLog();
   const queueUrl = sqs.createQueue('jobs');
   const dlqUrl = sqs.createQueue('jobs-dlq');
+  const jobs = kube.cache<k8s.V1Job>('Job');
+  const pods = new PodsByJob();
+  // As an informer does: list what exists, then watch.
+  for (const pod of kube.all<k8s.V1Pod>('Pod')) pods.handlers.add!(pod);
+  kube.watch(({ type, kind, object }) => {
+    if (kind !== 'Pod') return;
+    if (type === 'DELETED') pods.handlers.delete!(object);
+    else pods.handlers.add!(object);
+  });
+  const clock = { now: options.deps?.now ?? (() => new Date()) };
+  const confirmations = options.confirmations ?? new DeleteConfirmations();
+  const health = new OutcomeHealth();
   const reconciler = new JobOutcomeReconciler({
     batch: kube.batch,
     core: kube.core,
-    jobs: kube.cache<k8s.V1Job>('Job'),
+    jobs,
+    pods: (job) => pods.podsOf(job),
+    ledger: new OutcomeLedger(),
+    health,
+    messages: new MessageRelease({ confirmations, sqsFor: () => sqs.client, graceMs: () => GRACE_MS, now: () => clock.now().getTime() }),
     jobTypes: lookup(...options.jobTypes),
     sinks: () => Promise.resolve(sink),
     notify: (report: FailureReport, _config: Notifications) => {
@@ -78,7 +111,7 @@ export function outcomeHarness(options: { jobTypes: JobType[]; deps?: Partial<Jo
   });
   let messages = 0;
   const harness: OutcomeHarness = {
-    kube, sqs, sink, notified, events, reconciler, queueUrl, dlqUrl,
+    kube, sqs, sink, notified, events, reconciler, queueUrl, dlqUrl, jobs, confirmations, health,
     createJob: (body, jobOptions = {}) => {
       messages += 1;
       const messageId = jobOptions.messageId ?? `m-${messages}`;
@@ -99,6 +132,11 @@ export function outcomeHarness(options: { jobTypes: JobType[]; deps?: Partial<Jo
       const created = kube.create<k8s.V1Job>('Job', NAMESPACE, job);
       if (secret) kube.create('Secret', NAMESPACE, { ...secret, metadata: { ...secret.metadata, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: created.metadata!.name!, uid: created.metadata!.uid! }] } });
       return created;
+    },
+    dispatch: async (binding, message) => {
+      const plan = await planMessage(binding, compileBinding(binding), message, lookup(...options.jobTypes), { getObject: () => Promise.reject(new Error('no S3')) });
+      if (plan.action !== 'create') throw new Error(`expected a Job, got ${JSON.stringify(plan)}`);
+      return kube.create<k8s.V1Job>('Job', NAMESPACE, plan.built.job);
     },
     finish: (name, outcome) => {
       const job = kube.get<k8s.V1Job>('Job', NAMESPACE, name)!;
