@@ -42,6 +42,13 @@ export const sqsErrors = new Counter({
   registers: [registry],
 });
 
+export const payloadDeleteErrors = new Counter({
+  name: 'sluice_payload_delete_errors_total',
+  help: 'Extended-client payloads that could not be deleted from S3 after dispatch (they stay in S3).',
+  labelNames: ['namespace', 'binding'] as const,
+  registers: [registry],
+});
+
 export const jobCreateErrors = new Counter({
   name: 'sluice_job_create_errors_total',
   help: 'Failed Job create calls (each retry counts).',
@@ -69,6 +76,7 @@ export function initBindingMetrics(namespace: string, binding: string): void {
   messagesReceived.inc({ namespace, binding }, 0);
   for (const operation of ['receive', 'delete', 'changeVisibility', 'deadLetter']) sqsErrors.inc({ namespace, binding, operation }, 0);
   jobCreateErrors.inc({ namespace, binding }, 0);
+  payloadDeleteErrors.inc({ namespace, binding }, 0);
 }
 
 /** Series start at 0 as soon as a JobType exists. */

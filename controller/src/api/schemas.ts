@@ -111,6 +111,10 @@ export const queueBindingSpecSchema = z
           .max(2 * 1024 * 1024 * 1024)
           .default(1024 * 1024)
           .describe('Larger bodies (after unwrapping) are dead-lettered'),
+        deleteExtendedPayloads: z
+          .boolean()
+          .default(true)
+          .describe('Delete an SQS Extended Client payload from S3 once its message became a Job and was deleted (the Job carries the payload), as the AWS extended clients do'),
       })
       .prefault({}),
     routes: z.array(routeSchema).min(1).max(64).meta({

@@ -77,4 +77,6 @@ export type PayloadStore = {
    * it (throw a DecodeError with reason BodyTooLarge); the caller checks the size again either way.
    */
   getObject(bucket: string, key: string, options?: { maxBytes: number }): Promise<Uint8Array>;
+  /** Removes a payload once its message is done with (message.deleteExtendedPayloads). */
+  deleteObject?(bucket: string, key: string): Promise<void>;
 };

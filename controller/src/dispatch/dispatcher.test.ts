@@ -134,3 +134,62 @@ describe('BindingDispatcher', () => {
     expect(restarted.stats.dispatched).toBe(1);
   });
 });
+
+describe('extended-client payloads', () => {
+  const pointer = '["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"large","s3Key":"k-1"}]';
+  const store = (options: { failDelete?: boolean } = {}) => {
+    const objects = new Map([['large/k-1', '{"big":true}']]);
+    const deleted: string[] = [];
+    return {
+      deleted,
+      objects,
+      getObject: (bucket: string, key: string) => {
+        const found = objects.get(`${bucket}/${key}`);
+        return found === undefined ? Promise.reject(Object.assign(new Error('gone'), { name: 'NoSuchKey' })) : Promise.resolve(new TextEncoder().encode(found));
+      },
+      deleteObject: (bucket: string, key: string) => {
+        if (options.failDelete) return Promise.reject(new Error('AccessDenied'));
+        deleted.push(`${bucket}/${key}`);
+        objects.delete(`${bucket}/${key}`);
+        return Promise.resolve();
+      },
+    };
+  };
+
+  it('deletes the S3 object once the message is deleted: the payload travels on the Job', async () => {
+    const payloads = store();
+    h = dispatchHarness({ payloads });
+    h.sqs.put(h.queueUrl, pointer, { attributes: { ExtendedPayloadSize: { DataType: 'Number', StringValue: '12' } } });
+    h.start();
+    await drained(h);
+    await until('the payload to be deleted', () => payloads.deleted.length === 1);
+    expect(payloads.deleted).toEqual(['large/k-1']);
+    expect(h.jobs()[0]!.spec?.template.metadata?.annotations?.['sluice.dev/payload']).toBe('{"big":true}');
+  });
+
+  it('keeps it with message.deleteExtendedPayloads: false, and for a dead-lettered message', async () => {
+    const payloads = store();
+    h = dispatchHarness({ payloads, spec: { message: { deleteExtendedPayloads: false } } });
+    h.sqs.put(h.queueUrl, pointer);
+    h.start();
+    await drained(h);
+    const strict = store();
+    const dead = dispatchHarness({ payloads: strict, spec: { routes: [{ name: 'none', when: 'false', jobType: 'work' }] } });
+    dead.sqs.put(dead.queueUrl, pointer);
+    dead.start();
+    await drained(dead);
+    await new Promise((r) => setTimeout(r, 20));
+    await dead.stopAll();
+    expect(payloads.deleted).toEqual([]);
+    expect(strict.deleted).toEqual([]);
+    expect(dead.deadLetters()).toMatchObject([{ body: pointer, reason: 'NoRouteMatched' }]);
+  });
+
+  it('goes on when the object cannot be deleted', async () => {
+    h = dispatchHarness({ payloads: store({ failDelete: true }) });
+    h.sqs.put(h.queueUrl, pointer);
+    const dispatcher = h.start();
+    await drained(h);
+    expect(dispatcher.stats.dispatched).toBe(1);
+  });
+});

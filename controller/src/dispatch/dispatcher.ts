@@ -204,7 +204,10 @@ export class BindingDispatcher {
       });
       if (sentTimestamp) metrics.messageToJobSeconds.observe(this.#labels, (this.#now() - sentTimestamp) / 1000);
       this.#deps.afterJobCreated?.();
-      if (await this.#delete(message)) this.#deps.confirmations?.confirm(created.uid);
+      if (await this.#delete(message)) {
+        this.#deps.confirmations?.confirm(created.uid);
+        if (plan.extendedPayload && this.#binding.spec.message.deleteExtendedPayloads) void this.#deletePayload(plan.extendedPayload, log);
+      }
       this.stats.dispatched += 1;
       metrics.messagesDispatched.inc({ ...this.#labels, job_type: reservedType });
       log.debug({ job: built.job.metadata!.name, jobType: reservedType, route: plan.route, created: created.created }, 'Dispatched message');
@@ -306,6 +309,19 @@ export class BindingDispatcher {
       metrics.sqsErrors.inc({ ...this.#labels, operation: 'delete' });
       this.#deps.log.warn({ err: error, messageId: message.MessageId }, 'Delete failed; the message will be redelivered and collide');
       return false;
+    }
+  }
+
+  /**
+   * The payload travels on the Job now; S3 keeps no copy, as the AWS extended clients do on delete.
+   * A dead-lettered message keeps its payload: its record is the pointer, and a redrive needs it.
+   */
+  async #deletePayload(pointer: { bucket: string; key: string }, log: Logger): Promise<void> {
+    try {
+      await this.#deps.payloads.deleteObject?.(pointer.bucket, pointer.key);
+    } catch (error) {
+      metrics.payloadDeleteErrors.inc(this.#labels);
+      log.warn({ err: error, bucket: pointer.bucket, key: pointer.key }, 'Could not delete the extended-client payload; it stays in S3');
     }
   }
 

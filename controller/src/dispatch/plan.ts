@@ -14,7 +14,7 @@ import type { DeadLetterReason } from '../sqs/dead-letter.ts';
 export type JobTypeLookup = (namespace: string, name: string) => { jobType: JobType } | { problem: string };
 
 export type MessagePlan =
-  | { action: 'create'; route: string; jobType: JobType; built: BuiltJob; sentTimestamp?: number }
+  | { action: 'create'; route: string; jobType: JobType; built: BuiltJob; sentTimestamp?: number; extendedPayload?: { bucket: string; key: string } }
   | { action: 'dead-letter'; reason: DeadLetterReason; detail: string }
   | { action: 'defer'; detail: string };
 
@@ -85,7 +85,12 @@ export async function planMessage(
     deadLetterQueueUrl: spec.deadLetter?.queueUrl,
     ...derived,
   }, jobType);
-  return { action: 'create', route: decision.route, jobType, built, ...(sentTimestamp && { sentTimestamp }) };
+  const pointer = decoded.envelope.extendedClient;
+  return {
+    action: 'create', route: decision.route, jobType, built,
+    ...(sentTimestamp && { sentTimestamp }),
+    ...(pointer && { extendedPayload: { bucket: pointer.bucket, key: pointer.key } }),
+  };
 }
 
 /**
