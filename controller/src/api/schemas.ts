@@ -95,7 +95,7 @@ export const queueBindingSpecSchema = z
       .object({
         format: messageFormatSchema
           .default('auto')
-          .describe('auto: JSON when the body looks like a JSON object or array (a parse error is reported, not treated as text), else the legacy TYPE|jobId|metadata pipe format when it matches, else text'),
+          .describe('auto: JSON when the body opens like a JSON object, or like an array and closes like one (a parse error, a truncated body included, is reported as MalformedJson, not treated as text), else the legacy TYPE|jobId|metadata pipe format when it matches, else text'),
         unwrap: z
           .array(z.enum(envelopeKinds))
           .default([...envelopeKinds])

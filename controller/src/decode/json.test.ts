@@ -44,9 +44,16 @@ describe('parseJson numbers for CEL', () => {
   });
 
   it('stores a "__proto__" key as data, not as the prototype', () => {
-    const value = parseJson('{"__proto__": {"polluted": 1}}') as Record<string, unknown>;
-    expect(Object.keys(value)).toEqual(['__proto__']);
+    const value = parseJson('{"__proto__": {"polluted": 1}}') as Map<string, unknown>;
+    expect([...value.keys()]).toEqual(['__proto__']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('makes objects with keys cel-js or JavaScript treat specially Maps, and leaves the rest plain', () => {
+    const value = parseJson('{"a": {"constructor": "c"}, "b": {"prototype": 1}, "c": {"d": 1}}') as Record<string, unknown>;
+    expect(value.a).toEqual(new Map([['constructor', 'c']]));
+    expect(value.b).toEqual(new Map([['prototype', 1n]]));
+    expect(value.c).toEqual({ d: 1n });
   });
 });
 

@@ -1,6 +1,7 @@
 // JSON.parse with source text access (Node 21+): integer literals become BigInt for CEL, and
 // numbers can be re-serialized exactly as written.
 import { DecodeError, loneSurrogateIndex } from './errors.ts';
+import { plainDataReviver } from './plain-data.ts';
 
 type ReviverContext = { source?: string };
 type Reviver = (this: unknown, key: string, value: unknown, context?: ReviverContext) => unknown;
@@ -39,7 +40,7 @@ function celReviver(what: string): Reviver {
     if (typeof value === 'string') {
       rejectLoneSurrogate(value, what, key === '' ? 'the JSON string' : `the JSON string at key ${quoted(key)}`);
     }
-    return value;
+    return plainDataReviver(key, value);
   };
 }
 
@@ -80,6 +81,18 @@ export function stringifyMemberExactly(text: string, member: string, what = 'bod
 export function startsLikeJsonContainer(text: string): boolean {
   const first = text.trimStart()[0];
   return first === '{' || first === '[';
+}
+
+/**
+ * Meant as JSON, so a parse error is the answer rather than routing it as text: opens like an
+ * object (no pipe type or text body starts with "{"), opens and closes like an array, or opens an
+ * array of objects or arrays. "[INFO] …" stays text; a truncated "{…" is MalformedJson.
+ */
+export function meantAsJson(text: string): boolean {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) return true;
+  if (!trimmed.startsWith('[')) return false;
+  return trimmed.endsWith(']') || /^\[\s*[[{]/.test(trimmed);
 }
 
 /** Opens and closes like a JSON object or array. */

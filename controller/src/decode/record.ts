@@ -4,6 +4,7 @@
 // again goes through the same decodeBody, with these options instead of guessed ones.
 import { queueBindingSpecSchema } from '../api/schemas.ts';
 import { decodeBody } from './formats.ts';
+import { plainDataReplacer, plainDataReviver } from './plain-data.ts';
 import type { BodyFormat, DecodedMessage, EnvelopeFacts } from './types.ts';
 
 export type DecodeRecord = {
@@ -28,7 +29,8 @@ export function decodeRecord(decoded: DecodedMessage, pipeFields: readonly strin
     envelope: decoded.envelope,
     attributes,
   };
-  let text = JSON.stringify(record);
+  const serialize = () => JSON.stringify(record, plainDataReplacer);
+  let text = serialize();
   // Shed the bulkiest facts first, then whole parts; say what went.
   const shedders: [string, (r: DecodeRecord) => void][] = [
     ['envelope.sns.messageAttributes', (r) => { if (r.envelope.sns) r.envelope = { ...r.envelope, sns: { ...r.envelope.sns, messageAttributes: {} } }; }],
@@ -40,7 +42,7 @@ export function decodeRecord(decoded: DecodedMessage, pipeFields: readonly strin
     if (Buffer.byteLength(text) <= DECODE_RECORD_MAX_BYTES) break;
     shed(record);
     record.dropped = [...(record.dropped ?? []), what];
-    text = JSON.stringify(record);
+    text = serialize();
   }
   return text;
 }
@@ -52,7 +54,7 @@ export function decodeRecord(decoded: DecodedMessage, pipeFields: readonly strin
 export function parseDecodeRecord(text: string | undefined, payloadFormat: string | undefined): DecodeRecord {
   if (text !== undefined) {
     try {
-      return JSON.parse(text) as DecodeRecord;
+      return JSON.parse(text, plainDataReviver) as DecodeRecord;
     } catch {
       // fall through to what the payload format alone tells
     }

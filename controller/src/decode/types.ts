@@ -1,4 +1,5 @@
 import type { EnvelopeKind } from '../api/schemas.ts';
+import type { CelMap } from './plain-data.ts';
 
 export type { EnvelopeKind };
 export type MessageFormat = 'auto' | 'json' | 'pipe' | 'text';
@@ -37,7 +38,7 @@ export type SnsFacts = {
   subject?: string;
   timestamp?: string;
   /** Attribute name → Value string (Number and String.Array values stay strings, as SNS sends them). */
-  messageAttributes: Record<string, string>;
+  messageAttributes: CelMap<string>;
 };
 
 export type EventBridgeFacts = {

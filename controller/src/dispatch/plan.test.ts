@@ -95,3 +95,37 @@ describe('planMessage', () => {
     expect(result.action === 'create' && result.built.job.metadata?.annotations?.['sluice.dev/message-attributes']).toBe('{"priority":"high"}');
   });
 });
+
+describe('reasons that do not mislead', () => {
+  it.each([
+    ['a truncated JSON object', '{"type":"render","jobId":"j-1"'],
+    ['a truncated JSON array of objects', '[{"type":"render"}'],
+    ['a JSON object with trailing garbage', '{"type":"render"} and more'],
+  ])('reports %s as MalformedJson, not as unroutable text', async (_what, body) => {
+    expect(await plan(body)).toMatchObject({ action: 'dead-letter', reason: 'MalformedJson' });
+  });
+
+  it('still treats text that merely starts with a bracket as text', async () => {
+    const b = binding({ routes: [{ name: 'logs', when: 'type(body) == string && body.startsWith("[INFO]")', jobType: 'render' }] });
+    expect(await planMessage(b, compileBinding(b), message('[INFO] nightly export'), types, noStore)).toMatchObject({ action: 'create', route: 'logs' });
+  });
+
+  it.each([
+    ['constructor', '{"constructor":"c","type":"render"}'],
+    ['__proto__', '{"__proto__":{"polluted":true},"type":"render"}'],
+    ['prototype', '{"prototype":1,"type":"render"}'],
+    ['a nested constructor', '{"type":"render","meta":{"constructor":{"name":"x"}}}'],
+  ])('routes a JSON body with a key named %s as plain data', async (_what, body) => {
+    const result = await plan(body);
+    expect(result).toMatchObject({ action: 'create', route: 'render' });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('sees keys named constructor and __proto__ as data in CEL', async () => {
+    const b = binding({ routes: [{ name: 'keys', when: 'body.constructor == "c" && body.__proto__.x == 1 && messageAttributes.constructor == "attr"', jobType: 'render' }] });
+    const result = await planMessage(b, compileBinding(b), message('{"constructor":"c","__proto__":{"x":1}}', {
+      MessageAttributes: { constructor: { DataType: 'String', StringValue: 'attr' }, __proto__: { DataType: 'String', StringValue: 'p' } },
+    }), types, noStore);
+    expect(result).toMatchObject({ action: 'create', route: 'keys' });
+  });
+});

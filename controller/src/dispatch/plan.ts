@@ -4,6 +4,7 @@
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { JobType, QueueBinding } from '../api/schemas.ts';
 import { decodeMessage, DecodeError, type PayloadStore } from '../decode/index.ts';
+import { plainData, type CelMap } from '../decode/plain-data.ts';
 import { decodeRecord } from '../decode/record.ts';
 import { buildJob, type BuiltJob } from '../job/build-job.ts';
 import { ATTRIBUTE_DEDUPE_KEY, ATTRIBUTE_REDRIVE } from '../job/labels.ts';
@@ -149,11 +150,9 @@ function stringAttributes(attributes: Record<string, MessageAttributeValue> | un
   return Object.fromEntries(Object.entries(attributes ?? {}).flatMap(([name, a]) => (a.StringValue === undefined ? [] : [[name, a.StringValue]])));
 }
 
-function attributeValues(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string | Uint8Array> {
-  const values: Record<string, string | Uint8Array> = {};
-  for (const [name, attribute] of Object.entries(attributes ?? {})) {
+function attributeValues(attributes: Record<string, MessageAttributeValue> | undefined): CelMap<string | Uint8Array> {
+  return plainData(Object.entries(attributes ?? {}).flatMap(([name, attribute]) => {
     const value = attribute.StringValue ?? attribute.BinaryValue;
-    if (value !== undefined) values[name] = value;
-  }
-  return values;
+    return value === undefined ? [] : [[name, value] as [string, string | Uint8Array]];
+  }));
 }

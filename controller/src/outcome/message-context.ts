@@ -6,7 +6,8 @@ import {
   ANNOTATION_DECODE, ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_FORMAT, LABEL_BINDING, LABEL_JOB_TYPE,
 } from '../job/labels.ts';
 import type { CoreApi } from '../kube/client.ts';
-import { plainData, type MessageContext } from '../route/cel.ts';
+import { celData, plainData } from '../decode/plain-data.ts';
+import type { MessageContext } from '../route/cel.ts';
 import type { Facts } from '../reconcile/outcome-facts.ts';
 
 /** The message as the producer sent it: on the pod template, or in the Job's Secret. */
@@ -34,7 +35,7 @@ export function messageContext(job: k8s.V1Job, payload: string, facts: Facts): M
     attributes: record.attributes,
     messageAttributes: plainData(Object.entries(messageAttributesOf(job))),
     envelope: record.envelope,
-    result: facts.result ?? null,
+    result: celData(facts.result) ?? null,
     job: {
       name: job.metadata?.name,
       namespace: job.metadata?.namespace,

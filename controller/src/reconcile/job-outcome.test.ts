@@ -325,3 +325,14 @@ describe('onSuccess.forEach', () => {
     expect(new Set(keys).size).toBe(3);
   });
 });
+
+describe('a result with keys named like JavaScript internals', () => {
+  it('is plain data for the follow-up body', async () => {
+    const h = outcomeHarness({ jobTypes: [jobType({ onSuccess: { queueUrl: followUpQueue, body: '{"c": result.constructor}' } })] });
+    h.sqs.createQueue('next');
+    const job = h.createJob('{"id":"r-12"}');
+    h.finish(name(job), { result: 'Complete', message: '{"constructor":"ok","__proto__":{"x":1}}' });
+    await h.reconcile(name(job));
+    expect(h.sqs.messages(followUpQueue).map((m) => m.body)).toEqual(['{"c":"ok"}']);
+  });
+});

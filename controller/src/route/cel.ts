@@ -1,6 +1,7 @@
 // CEL over a message, through a spec-following implementation (@marcbachmann/cel-js). Expressions
 // are compiled once per binding generation; evaluation errors are returned, never thrown past here.
 import { Environment } from '@marcbachmann/cel-js';
+import type { CelMap } from '../decode/plain-data.ts';
 
 /** What a route predicate or a dedupe expression sees. */
 export type MessageContext = {
@@ -19,27 +20,6 @@ export type MessageContext = {
   item?: unknown;
   index?: bigint;
 };
-
-/** A CEL map from a JavaScript object or, when its keys would confuse cel-js, a Map (see plainData). */
-export type CelMap<T> = Record<string, T> | Map<string, T>;
-
-/** Names cel-js and JavaScript treat specially on a plain object. */
-const SPECIAL_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-/**
- * Data for CEL built from untrusted names (JSON keys, attribute names). cel-js types a plain object by
- * its `constructor`, so a key named "constructor" would make the whole object an unsupported type, and
- * assigning a "__proto__" key would replace the prototype. Such objects become Maps, which CEL treats as
- * the same map type; everything else stays a plain object.
- */
-export function plainData<T>(entries: Iterable<[string, T]>): CelMap<T> {
-  const list = [...entries];
-  return list.some(([key]) => SPECIAL_KEYS.has(key)) ? new Map(list) : Object.fromEntries(list);
-}
-
-export function hasSpecialKey(object: object): boolean {
-  return Object.keys(object).some((key) => SPECIAL_KEYS.has(key));
-}
 
 const environment = new Environment({ enableOptionalTypes: true, homogeneousAggregateLiterals: false })
   .registerVariable('body', 'dyn')
