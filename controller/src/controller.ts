@@ -7,6 +7,7 @@ import { GROUP, VERSION, type JobType, type QueueBinding, type StatusSink } from
 import { kinds } from './api/kinds.ts';
 import { CapacityTracker } from './dispatch/capacity.ts';
 import { DeleteConfirmations } from './dispatch/delete-confirmations.ts';
+import { FifoGroups } from './dispatch/fifo-groups.ts';
 import { LABEL_BINDING, LABEL_MANAGED_BY, MANAGED_BY } from './job/labels.ts';
 import { loadKubeConfig, makeClients } from './kube/client.ts';
 import { EventRecorder } from './kube/events.ts';
@@ -148,6 +149,7 @@ async function startLeading(
   const capacity = new CapacityTracker();
   const catalog = new JobTypeCatalog(jobTypes);
   const confirmations = new DeleteConfirmations();
+  const groups = new FifoGroups();
   const crashAfterJobCreate = Number(process.env.SLUICE_TEST_CRASH_AFTER_JOB_CREATE ?? 0);
 
   const queueBindings = new QueueBindingReconciler({
@@ -165,6 +167,7 @@ async function startLeading(
         core: clients.core,
         jobTypes: catalog.lookup,
         capacity,
+        groups,
         confirmations,
         log: log.child({ binding: keyOf(binding.metadata.namespace, binding.metadata.name) }),
         // Test hook: 1 kills the process after the first Job it creates, a fraction after that share of them.
@@ -254,8 +257,13 @@ async function startLeading(
   health.onChange((jobTypeNamespace, name) => jobTypeQueue.add(keyOf(jobTypeNamespace, name)));
   const onJob = (job: k8s.V1Job, deleted: boolean) => {
     const id = jobIdentity(job);
-    if (deleted || jobPhase(job) !== 'active') capacity.jobFinished(id);
-    else capacity.jobActive(id);
+    if (deleted || jobPhase(job) !== 'active') {
+      capacity.jobFinished(id);
+      groups.jobFinished(id);
+    } else {
+      capacity.jobActive(id);
+      groups.jobActive(id);
+    }
     if (deleted) outcomes.forget(job.metadata?.uid ?? '');
     else jobQueue.add(keyOf(id.namespace, id.name));
     // JobType counts are a summary: refresh them at most about once a second, not per Job event.

@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueBinding } from '../api/schemas.ts';
 import type { PayloadStore } from '../decode/index.ts';
 import { ownedBy, type BuiltJob } from '../job/build-job.ts';
-import { ANNOTATION_DEDUPE_KEY, ANNOTATION_PAYLOAD_DIGEST, LABEL_BINDING } from '../job/labels.ts';
+import { ANNOTATION_DEDUPE_KEY, ANNOTATION_PAYLOAD_DIGEST, LABEL_BINDING, LABEL_MESSAGE_GROUP } from '../job/labels.ts';
+import { messageGroupLabel } from '../job/naming.ts';
+import { jobPhase } from '../reconcile/job-phase.ts';
 import { isAlreadyExists, type BatchApi, type CoreApi } from '../kube/client.ts';
 import type { EventReason } from '../kube/event-reasons.ts';
 import type { Logger } from '../log.ts';
@@ -18,6 +20,7 @@ import { BatchDeleter } from '../sqs/batch-deleter.ts';
 import { sendToDeadLetter, type DeadLetterReason } from '../sqs/dead-letter.ts';
 import type { CapacityTracker } from './capacity.ts';
 import type { DeleteConfirmations } from './delete-confirmations.ts';
+import type { FifoGroups, Turn } from './fifo-groups.ts';
 import { planMessage, type CompiledBinding, type JobTypeLookup } from './plan.ts';
 
 
@@ -36,6 +39,8 @@ export type DispatcherDeps = {
   core: CoreApi;
   jobTypes: JobTypeLookup;
   capacity: CapacityTracker;
+  /** FIFO queues: each group's unfinished Jobs and whose turn it is (shared with the Job informer). */
+  groups: FifoGroups;
   log: Logger;
   /** Something an SRE should see on the QueueBinding (the caller turns it into an Event). */
   onWarning?: (reason: EventReason, message: string) => void;
@@ -180,7 +185,14 @@ export class BindingDispatcher {
       if (!routed) this.#unrouted -= 1;
       routed = true;
     };
+    let turn: Turn | undefined;
     try {
+      const group = this.#binding.spec.queueUrl.endsWith('.fifo') ? message.Attributes?.MessageGroupId : undefined;
+      if (group !== undefined) {
+        turn = await this.#groupTurn(messageGroupLabel(group));
+        // Stopping: hand it back at once so the next dispatcher takes it up in order.
+        if (!turn) return await this.#changeVisibility(message, 0).then(() => undefined, () => undefined);
+      }
       const plan = await planMessage(this.#binding, this.#compiled, message, this.#deps.jobTypes, this.#deps.payloads);
       if (plan.action === 'dead-letter') return await this.#deadLetter(message, plan.reason, plan.detail, log);
       if (plan.action === 'defer') {
@@ -202,6 +214,7 @@ export class BindingDispatcher {
       this.#deps.capacity.jobActive({
         namespace: this.#namespace, name: built.job.metadata!.name!, binding: this.#name, jobType: reservedType,
       });
+      turn?.created(built.job.metadata!.name!);
       if (sentTimestamp) metrics.messageToJobSeconds.observe(this.#labels, (this.#now() - sentTimestamp) / 1000);
       this.#deps.afterJobCreated?.();
       if (await this.#delete(message)) {
@@ -215,9 +228,37 @@ export class BindingDispatcher {
       // Left in SQS: it reappears after the visibility timeout and collides with its own Job if one exists.
       log.error({ err: error }, 'Message handling failed; leaving it for redelivery');
     } finally {
+      turn?.leave();
       heartbeat.stop();
       markRouted();
       if (reservedType) this.#deps.capacity.releaseType(this.#namespace, reservedType);
+    }
+  }
+
+  /**
+   * Waits for the message's turn in its FIFO group (fifo-groups.ts), held invisible meanwhile by the
+   * heartbeat. This process's cache may lag a Job another replica created a moment ago, so before
+   * dispatching it asks the API server for the group's unfinished Jobs (one LIST by the group's
+   * label, only for FIFO messages whose group the cache shows free) and waits for those too.
+   */
+  async #groupTurn(group: string): Promise<Turn | undefined> {
+    const { groups, batch } = this.#deps;
+    const signal = this.#abort.signal;
+    const turn = await groups.turn(this.#namespace, this.#name, group, signal);
+    if (!turn) return undefined;
+    for (;;) {
+      const { items } = await batch.listNamespacedJob({ namespace: this.#namespace, labelSelector: `${LABEL_BINDING}=${this.#name},${LABEL_MESSAGE_GROUP}=${group}` })
+        .catch((error: unknown) => {
+          turn.leave();
+          throw error;
+        });
+      const unfinished = items.filter((job) => jobPhase(job) === 'active');
+      if (unfinished.length === 0) return turn;
+      for (const job of unfinished) groups.jobActive({ namespace: this.#namespace, binding: this.#name, name: job.metadata!.name!, group });
+      if (!(await turn.ready(signal))) {
+        turn.leave();
+        return undefined;
+      }
     }
   }
 

@@ -79,6 +79,7 @@ export async function planMessage(
     messageId: message.MessageId ?? '',
     dedupeKey,
     ...(message.ReceiptHandle && { receiptHandle: message.ReceiptHandle }),
+    ...(spec.queueUrl.endsWith('.fifo') && message.Attributes?.MessageGroupId !== undefined && { messageGroup: message.Attributes.MessageGroupId }),
     sentTimestamp,
     payload: { raw: decoded.raw, format: decoded.format, bytes: decoded.bytes },
     decodeRecord: decodeRecord(decoded, spec.message.pipeFields, message.Attributes ?? {}),

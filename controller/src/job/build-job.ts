@@ -8,9 +8,9 @@ import {
   ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_DIGEST, ANNOTATION_PAYLOAD_FORMAT, ANNOTATION_QUEUE_URL,
   ANNOTATION_RECEIPT_HANDLE,
   ANNOTATION_ROUTE, ANNOTATION_SENT_AT, ANNOTATION_STATUS_KEY, FINALIZER_OUTCOME, LABEL_BINDING, LABEL_JOB_TYPE,
-  LABEL_MANAGED_BY, LABEL_MESSAGE_ID, MANAGED_BY,
+  LABEL_MANAGED_BY, LABEL_MESSAGE_GROUP, LABEL_MESSAGE_ID, MANAGED_BY,
 } from './labels.ts';
-import { jobName, labelValue } from './naming.ts';
+import { jobName, labelValue, messageGroupLabel } from './naming.ts';
 
 /** Payloads above this ride in a Secret: pod annotations share a 256 KiB budget. */
 export const ANNOTATION_PAYLOAD_MAX_BYTES = 64 * 1024;
@@ -32,6 +32,8 @@ export type JobRequest = {
   decodeRecord?: string;
   /** The SQS receipt handle of the receive this Job comes from (outcome/message-release.ts). */
   receiptHandle?: string;
+  /** FIFO queues: the message's MessageGroupId. */
+  messageGroup?: string;
   /** String message attributes of the original message, kept for its dead-letter record. */
   messageAttributes?: Record<string, string>;
   deadLetterQueueUrl?: string;
@@ -58,6 +60,7 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     [LABEL_BINDING]: request.binding,
     [LABEL_JOB_TYPE]: jobType.metadata.name,
     [LABEL_MESSAGE_ID]: labelValue(request.messageId),
+    ...(request.messageGroup !== undefined && { [LABEL_MESSAGE_GROUP]: messageGroupLabel(request.messageGroup) }),
   };
   const annotations: Record<string, string> = {
     [ANNOTATION_DEDUPE_KEY]: request.dedupeKey,

@@ -4,6 +4,8 @@ export const LABEL_JOB_TYPE = 'sluice.dev/job-type';
 /** The SQS MessageId (valid as a label value: at most 63 characters of [A-Za-z0-9-]). */
 export const LABEL_MESSAGE_ID = 'sluice.dev/message-id';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+/** FIFO queues: a label-safe hash of the message's MessageGroupId (at most one unfinished Job per group). */
+export const LABEL_MESSAGE_GROUP = 'sluice.dev/message-group';
 export const MANAGED_BY = 'sluice';
 
 export const ANNOTATION_DEDUPE_KEY = 'sluice.dev/dedupe-key';

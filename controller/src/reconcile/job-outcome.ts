@@ -131,7 +131,9 @@ export class JobOutcomeReconciler {
     if (followUps.length > 0 && onSuccess) {
       await steps.run('on-success', async () => {
         try {
-          await sendMessages(this.#deps.sqsFor(onSuccess.queueUrl, onSuccess), onSuccess.queueUrl, followUps, job.metadata?.labels?.[LABEL_BINDING] ?? 'sluice');
+          // A FIFO follow-up stays in its message's group; other messages share their binding's.
+          const group = (await context()).attributes.MessageGroupId ?? job.metadata?.labels?.[LABEL_BINDING] ?? 'sluice';
+          await sendMessages(this.#deps.sqsFor(onSuccess.queueUrl, onSuccess), onSuccess.queueUrl, followUps, group);
           this.#deps.event(job, 'Normal', EventReason.FollowUpSent, `Sent ${followUps.length} message(s) to ${onSuccess.queueUrl}`);
         } catch (error) {
           terminal(error);

@@ -2,6 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueBinding } from '../api/schemas.ts';
 import { CapacityTracker } from '../dispatch/capacity.ts';
+import { FifoGroups } from '../dispatch/fifo-groups.ts';
 import type { ReconcileResult } from '../kube/work-queue.ts';
 import { ReferencedSecrets } from '../kube/secret-cache.ts';
 import { FakeKube, fakeSecretSource } from '../testing/fake-kube.ts';
@@ -33,7 +34,7 @@ function harness() {
       started.push(credentials?.accessKeyId ?? 'default-chain');
       return {
         sqs: sqs.client, payloads: { getObject: () => Promise.reject(new Error('none')) }, batch: kube.batch, core: kube.core,
-        jobTypes: lookup(jobType({})), capacity: new CapacityTracker(), log: silentLogger.child({ binding: binding.metadata.name }),
+        jobTypes: lookup(jobType({})), capacity: new CapacityTracker(), groups: new FifoGroups(), log: silentLogger.child({ binding: binding.metadata.name }),
       };
     },
   });

@@ -3,6 +3,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { JobType, QueueBinding } from '../api/schemas.ts';
 import { CapacityTracker } from '../dispatch/capacity.ts';
+import { FifoGroups } from '../dispatch/fifo-groups.ts';
 import { BindingDispatcher, type DispatcherDeps } from '../dispatch/dispatcher.ts';
 import { compileBinding } from '../dispatch/plan.ts';
 import type { PayloadStore } from '../decode/index.ts';
@@ -17,6 +18,9 @@ export type DispatchHarness = {
   queueUrl: string;
   dlqUrl: string;
   capacity: CapacityTracker;
+  groups: FifoGroups;
+  /** Set lagging to play an informer that has not seen the latest Jobs yet. */
+  informer: { lagging: boolean };
   warnings: { reason: string; message: string }[];
   binding: QueueBinding;
   /** Starts a dispatcher (a fresh process's worth of state unless `deps` say otherwise). */
@@ -49,21 +53,28 @@ export function dispatchHarness(options: {
     ...options.spec,
   });
   const capacity = new CapacityTracker();
+  const groups = new FifoGroups();
+  const informer = { lagging: false };
   kube.watch(({ type, kind, object }) => {
-    if (kind !== 'Job') return;
+    if (kind !== 'Job' || informer.lagging) return;
     const job = object as k8s.V1Job;
-    if (type === 'DELETED' || jobPhase(job) !== 'active') capacity.jobFinished(jobIdentity(job));
-    else capacity.jobActive(jobIdentity(job));
+    if (type === 'DELETED' || jobPhase(job) !== 'active') {
+      capacity.jobFinished(jobIdentity(job));
+      groups.jobFinished(jobIdentity(job));
+    } else {
+      capacity.jobActive(jobIdentity(job));
+      groups.jobActive(jobIdentity(job));
+    }
   });
   const warnings: { reason: string; message: string }[] = [];
   const running: BindingDispatcher[] = [];
   const types = lookup(...(options.jobTypes ?? [jobType({})]));
   const payloads = options.payloads ?? { getObject: () => Promise.reject(new Error('no S3 in this test')) };
   return {
-    sqs, kube, queueUrl, dlqUrl, capacity, warnings, binding,
+    sqs, kube, queueUrl, dlqUrl, capacity, groups, informer, warnings, binding,
     start: (deps = {}) => {
       const dispatcher = new BindingDispatcher(binding, compileBinding(binding), {
-        sqs: sqs.client, payloads, batch: kube.batch, core: kube.core, jobTypes: types, capacity, log: silentLogger,
+        sqs: sqs.client, payloads, batch: kube.batch, core: kube.core, jobTypes: types, capacity, groups, log: silentLogger,
         onWarning: (reason, message) => warnings.push({ reason, message }),
         ...deps,
       });
