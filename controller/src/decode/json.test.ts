@@ -101,12 +101,15 @@ describe('parseJson errors', () => {
     );
   });
 
-  it('reports JSON nested too deeply to decode instead of overflowing the stack', () => {
-    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    const error = parseError(deep);
-    expect(error.reason).toBe('MalformedJson');
-    expect(error.message).toBe('body is JSON nested too deeply to decode');
-    expect(error.cause).toBeInstanceOf(RangeError);
+  it('refuses JSON nested deeper than 512 levels, the same way whatever the stack allows', () => {
+    for (const depth of [513, 100_000]) {
+      const error = parseError('['.repeat(depth) + ']'.repeat(depth));
+      expect(error.reason).toBe('MalformedJson');
+      expect(error.message).toBe('body is JSON nested deeper than 512 levels');
+    }
+    expect(parseJson('['.repeat(512) + ']'.repeat(512))).toBeDefined();
+    // Brackets inside strings do not nest.
+    expect(parseJson(JSON.stringify({ s: '['.repeat(1000) }))).toEqual({ s: '['.repeat(1000) });
   });
 
   it('reports an empty or truncated body as unexpected end', () => {

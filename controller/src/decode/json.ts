@@ -47,12 +47,42 @@ function celReviver(what: string): Reviver {
 const exactNumbersReviver: Reviver = (_key, value, context) =>
   typeof value === 'number' && context?.source !== undefined ? rawJson(context.source) : value;
 
+/**
+ * Deeper JSON is refused whatever the stack allows, so the same message gets the same answer on
+ * every replica; nothing legitimate nests this deep, and CEL and the outcome path recurse too.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** The deepest nesting of arrays and objects, counting no further than `limit` + 1. */
+function nestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
 function tooDeep(what: string, error: RangeError): DecodeError {
   return new DecodeError('MalformedJson', `${what} is JSON nested too deeply to decode`, { cause: error });
 }
 
 /** Parses JSON for CEL (see celNumber). Throws MalformedJson or InvalidUtf8. */
 export function parseJson(text: string, what = 'body'): unknown {
+  const depth = nestingDepth(text, MAX_JSON_DEPTH);
+  if (depth > MAX_JSON_DEPTH) throw new DecodeError('MalformedJson', `${what} is JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(text, celReviver(what)) as unknown;
   } catch (error) {

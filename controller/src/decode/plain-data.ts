@@ -25,7 +25,10 @@ export function celData(value: unknown): unknown {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value), plainDataReviver);
 }
 
-/** For JSON.stringify: Maps are written as the objects they stand for. */
+const rawJson = (JSON as unknown as { rawJSON: (text: string) => unknown }).rawJSON;
+
+/** For JSON.stringify: Maps are written as the objects they stand for, ints (BigInt) exactly. */
 export function plainDataReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return rawJson(String(value));
   return value instanceof Map ? Object.fromEntries(value as Map<string, unknown>) : value;
 }

@@ -4,7 +4,8 @@
 // again goes through the same decodeBody, with these options instead of guessed ones.
 import { queueBindingSpecSchema } from '../api/schemas.ts';
 import { decodeBody } from './formats.ts';
-import { plainDataReplacer, plainDataReviver } from './plain-data.ts';
+import { parseJson } from './json.ts';
+import { plainDataReplacer } from './plain-data.ts';
 import type { BodyFormat, DecodedMessage, EnvelopeFacts } from './types.ts';
 
 export type DecodeRecord = {
@@ -54,7 +55,8 @@ export function decodeRecord(decoded: DecodedMessage, pipeFields: readonly strin
 export function parseDecodeRecord(text: string | undefined, payloadFormat: string | undefined): DecodeRecord {
   if (text !== undefined) {
     try {
-      return JSON.parse(text, plainDataReviver) as DecodeRecord;
+      // As routing saw them: ints as ints, odd keys as Maps.
+      return parseJson(text, 'decode record') as DecodeRecord;
     } catch {
       // fall through to what the payload format alone tells
     }

@@ -124,7 +124,7 @@ describe('reasons that do not mislead', () => {
   it('sees keys named constructor and __proto__ as data in CEL', async () => {
     const b = binding({ routes: [{ name: 'keys', when: 'body.constructor == "c" && body.__proto__.x == 1 && messageAttributes.constructor == "attr"', jobType: 'render' }] });
     const result = await planMessage(b, compileBinding(b), message('{"constructor":"c","__proto__":{"x":1}}', {
-      MessageAttributes: { constructor: { DataType: 'String', StringValue: 'attr' }, __proto__: { DataType: 'String', StringValue: 'p' } },
+      MessageAttributes: { constructor: { DataType: 'String', StringValue: 'attr' }, ['__proto__']: { DataType: 'String', StringValue: 'p' } },
     }), types, noStore);
     expect(result).toMatchObject({ action: 'create', route: 'keys' });
   });

@@ -107,9 +107,9 @@ function dedupeKeyOf(message: Message, compiled: CompiledBinding, context: Messa
   const redrive = attribute(ATTRIBUTE_REDRIVE);
   let stable = sent;
   if (compiled.dedupe) {
-    const result = compiled.dedupe(context);
-    stable = 'value' in result ? celValueToKey(result.value) : undefined;
-    if (!stable) return { failure: `dedupeKey ${expression ?? ''}: ${'error' in result ? result.error : 'it did not return a string or number'}` };
+    const key = messageKey(compiled.dedupe(context));
+    if ('problem' in key) return { failure: `dedupeKey ${expression ?? ''}: ${key.problem}` };
+    stable = key.key;
   }
   if (redrive) return { key: stable ? `${stable}#redrive:${redrive}` : `redrive:${redrive}` };
   const key = stable ?? message.MessageId;
@@ -121,11 +121,9 @@ function deriveFromMessage(jobType: JobType, context: MessageContext):
   | { statusKey?: string; fanIn?: { group: string; expected: number } }
   | { failure: { reason: DeadLetterReason; detail: string } } {
   const evaluate = (what: string, expression: string): string | { failure: { reason: DeadLetterReason; detail: string } } => {
-    const result = compileCached(expression)(context);
-    const key = 'value' in result ? celValueToKey(result.value) : undefined;
-    if (key !== undefined) return key;
-    const why = 'error' in result ? result.error : 'it did not return a string or number';
-    return { failure: { reason: what === 'statusSink.key.value' ? 'StatusKeyFailed' : 'FanInKeyFailed', detail: `JobType ${jobType.metadata.name} ${what} ${expression}: ${why}` } };
+    const key = messageKey(compileCached(expression)(context));
+    if ('key' in key) return key.key;
+    return { failure: { reason: what === 'statusSink.key.value' ? 'StatusKeyFailed' : 'FanInKeyFailed', detail: `JobType ${jobType.metadata.name} ${what} ${expression}: ${key.problem}` } };
   };
   const derived: { statusKey?: string; fanIn?: { group: string; expected: number } } = {};
   const { statusSink, fanIn } = jobType.spec;
@@ -145,6 +143,23 @@ function deriveFromMessage(jobType: JobType, context: MessageContext):
     derived.fanIn = { group, expected: Number(expected) };
   }
   return derived;
+}
+
+/** Keys longer than this are a mistake in the expression (they ride on the Job and on messages). */
+export const MAX_KEY_LENGTH = 1024;
+
+/** A key from a CEL result (dedupe, status, fan-in): an exact, non-empty, bounded string. */
+function messageKey(result: { value: unknown } | { error: string }): { key: string } | { problem: string } {
+  if ('error' in result) return { problem: result.error };
+  const { value } = result;
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    return { problem: `it returned ${value}, a number beyond 2^53 that stands for many integers; send it as a string or an int64` };
+  }
+  const key = celValueToKey(value);
+  if (key === undefined) return { problem: 'it did not return a string or number' };
+  if (key === '') return { problem: 'it returned an empty string' };
+  if (key.length > MAX_KEY_LENGTH) return { problem: `it returned ${key.length} characters; a key has at most ${MAX_KEY_LENGTH}` };
+  return { key };
 }
 
 function stringAttributes(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string> {

@@ -37,7 +37,7 @@ function renderBody(expression: string, context: MessageContext, field: string, 
   const body = celToJsonText(result.value);
   if (body === undefined) throw new OutcomeError(reason, `${field} ${expression} gave ${kindOf(result.value)}, not a string or a map`);
   const problem = sqsTextProblem(body);
-  if (problem) throw new OutcomeError(reason, `${field} ${expression} gave a body SQS cannot carry: ${problem}`);
+  if (problem) throw new OutcomeError(reason, `${field} ${expression} gave a body SQS cannot carry: it ${problem.replace(/^it /, '')}`);
   return body;
 }
 

@@ -11,9 +11,13 @@ export const SQS_MAX_BATCH_ENTRIES = 10;
 
 /** Why SQS would refuse `text` as a message body, or undefined. */
 export function sqsTextProblem(text: string): string | undefined {
-  if (text === '') return 'it is empty';
+  return text === '' ? 'it is empty' : unsupportedCharacter(text);
+}
+
+/** The first character SQS does not carry, described, or undefined. */
+export function unsupportedCharacter(text: string): string | undefined {
   if (ALLOWED.test(text)) return undefined;
   const match = FIRST_DISALLOWED.exec(text);
   const unit = match ? match[0].codePointAt(0)! : 0;
-  return `it holds U+${unit.toString(16).toUpperCase().padStart(4, '0')} at position ${match?.index ?? 0}, which SQS does not carry`;
+  return `holds U+${unit.toString(16).toUpperCase().padStart(4, '0')} at position ${match?.index ?? 0}, which SQS does not carry`;
 }
