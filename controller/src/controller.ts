@@ -204,7 +204,7 @@ async function startLeading(
     sqsFor: (job, queueUrl) => queueBindings.sqsOf(job.metadata!.namespace!, job.metadata?.labels?.[LABEL_BINDING] ?? '') ?? sqsFor(queueUrl),
     graceMs: (job) => {
       const binding = bindings.get(job.metadata?.namespace, job.metadata?.labels?.[LABEL_BINDING] ?? '');
-      return messageGraceMs((binding?.spec as { receive?: { waitTimeSeconds?: number } } | undefined)?.receive?.waitTimeSeconds);
+      return messageGraceMs((binding?.spec as { receive?: { waitTimeSeconds?: number } } | undefined)?.receive?.waitTimeSeconds, job.spec?.ttlSecondsAfterFinished);
     },
     now: () => Date.now(),
   });

@@ -105,6 +105,13 @@ describe('a Job is let go only once its message is gone from SQS', () => {
 
 describe('messageGraceMs', () => {
   it('is twice the long-poll wait, within 5 to 40 seconds', () => {
-    expect([0, 1, 10, 20, undefined].map(messageGraceMs)).toEqual([5_000, 5_000, 20_000, 40_000, 40_000]);
+    expect([0, 1, 10, 20, undefined].map((wait) => messageGraceMs(wait))).toEqual([5_000, 5_000, 20_000, 40_000, 40_000]);
+  });
+
+  it('is nothing for a Job that outlives it anyway (ttlSecondsAfterFinished)', () => {
+    expect(messageGraceMs(20, 3600)).toBe(0);
+    expect(messageGraceMs(20, 40)).toBe(0);
+    expect(messageGraceMs(20, 39)).toBe(40_000);
+    expect(messageGraceMs(20, 0)).toBe(40_000);
   });
 });

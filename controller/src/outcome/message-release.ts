@@ -37,10 +37,12 @@ export type Release = { released: true } | { waitMs: number };
 /**
  * The grace after deleting a message ourselves: twice the binding's long-poll wait, within 5–40 s.
  * A receive that got the redelivery returns at once; the create after it normally takes
- * milliseconds, and seconds when the API server is slow.
+ * milliseconds, and seconds when the API server is slow. A Job whose ttlSecondsAfterFinished is at
+ * least that long outlives the window by itself: no extra wait.
  */
-export function messageGraceMs(waitTimeSeconds: number | undefined): number {
-  return Math.min(Math.max(2 * (waitTimeSeconds ?? 20), 5), 40) * 1000;
+export function messageGraceMs(waitTimeSeconds: number | undefined, ttlSecondsAfterFinished?: number): number {
+  const grace = Math.min(Math.max(2 * (waitTimeSeconds ?? 20), 5), 40) * 1000;
+  return ttlSecondsAfterFinished !== undefined && ttlSecondsAfterFinished * 1000 >= grace ? 0 : grace;
 }
 
 export class MessageRelease {
