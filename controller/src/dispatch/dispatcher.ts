@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueBinding } from '../api/schemas.ts';
 import type { PayloadStore } from '../decode/index.ts';
 import { ownedBy, type BuiltJob } from '../job/build-job.ts';
-import { ANNOTATION_DEDUPE_KEY, ANNOTATION_PAYLOAD_DIGEST, LABEL_BINDING, LABEL_MESSAGE_GROUP } from '../job/labels.ts';
+import { ANNOTATION_DEDUPE_KEY, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD_DIGEST, LABEL_BINDING, LABEL_MESSAGE_GROUP } from '../job/labels.ts';
 import { messageGroupLabel } from '../job/naming.ts';
 import { jobPhase } from '../reconcile/job-phase.ts';
 import { isAlreadyExists, type BatchApi, type CoreApi } from '../kube/client.ts';
@@ -218,7 +218,8 @@ export class BindingDispatcher {
       if (sentTimestamp) metrics.messageToJobSeconds.observe(this.#labels, (this.#now() - sentTimestamp) / 1000);
       this.#deps.afterJobCreated?.();
       if (await this.#delete(message)) {
-        this.#deps.confirmations?.confirm(created.uid);
+        // Only the message the Job came from: a producer's second copy says nothing of the first.
+        if (created.created || created.messageId === message.MessageId) this.#deps.confirmations?.confirm(created.uid);
         if (plan.extendedPayload && this.#binding.spec.message.deleteExtendedPayloads) void this.#deletePayload(plan.extendedPayload, log);
       }
       this.stats.dispatched += 1;
@@ -266,7 +267,7 @@ export class BindingDispatcher {
    * Creates the Job (and its payload Secret), retrying transient API errors. AlreadyExists is success
    * when the Job is ours; an object the API server rejects is returned as a rejection.
    */
-  async #createJob(built: BuiltJob, log: Logger): Promise<{ created: boolean; uid: string } | { rejected: string; reason: DeadLetterReason }> {
+  async #createJob(built: BuiltJob, log: Logger): Promise<{ created: boolean; uid: string; messageId?: string } | { rejected: string; reason: DeadLetterReason }> {
     const { batch, core } = this.#deps;
     const namespace = this.#namespace;
     const name = built.job.metadata!.name!;
@@ -293,7 +294,7 @@ export class BindingDispatcher {
             if (!isAlreadyExists(error)) throw classify(error);
           }
         }
-        return { created, uid: job.metadata?.uid ?? '' };
+        return { created, uid: job.metadata?.uid ?? '', messageId: job.metadata?.annotations?.[ANNOTATION_MESSAGE_ID] };
       }, {
         retries: 8,
         minTimeout: 200,

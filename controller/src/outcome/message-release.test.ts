@@ -115,3 +115,20 @@ describe('messageGraceMs', () => {
     expect(messageGraceMs(20, 0)).toBe(40_000);
   });
 });
+
+describe('what a dispatcher confirms', () => {
+  it('confirms a redelivery of the Job\'s own message, not a producer\'s second copy', async () => {
+    const confirmations = new DeleteConfirmations();
+    d = dispatchHarness({ jobTypes: types, spec: { dedupeKey: 'body.id' } });
+    // The first copy made the Job, and its dispatcher died before deleting it.
+    d.sqs.put(d.queueUrl, '{"id":"same"}');
+    const crashing = d.start({ afterJobCreated: () => { throw new Error('SIGKILL'); } });
+    await until('the Job', () => d!.jobs().length === 1);
+    await crashing.stop();
+    // A second copy with the same content collides and is deleted: the first one is still in SQS.
+    d.sqs.put(d.queueUrl, '{"id":"same"}');
+    d.start({ confirmations });
+    await until('the second copy to be deleted', () => d!.sqs.deleted(d!.queueUrl).length === 1);
+    expect(confirmations.has(d.jobs()[0]!.metadata!.uid!)).toBe(false);
+  });
+});
