@@ -336,3 +336,20 @@ describe('a result with keys named like JavaScript internals', () => {
     expect(h.sqs.messages(followUpQueue).map((m) => m.body)).toEqual(['{"c":"ok"}']);
   });
 });
+
+describe('an incomplete outcome across reconciles', () => {
+  it('still counts as incomplete when the Job comes back after its message grace', async () => {
+    let now = new Date('2026-01-01T10:00:06Z');
+    const h = outcomeHarness({ jobTypes: [withSink()], deps: { now: () => now } });
+    const binding = queueBinding({ queueUrl: h.queueUrl, routes: [{ name: 'all', when: 'true', jobType: 'work' }] });
+    // A Job whose message this process did not delete: its release waits a grace.
+    const job = await h.dispatch(binding, { MessageId: 'm-g', ReceiptHandle: 'stale-handle', Body: '{"id":"g-1"}', Attributes: { SentTimestamp: '1' } });
+    h.finish(name(job), { result: 'Complete' });
+    h.kube.patch('Job', 'media', name(job), { metadata: { annotations: { 'sluice.dev/status-key': 'g-1' } } });
+    h.sink.errors.push(Object.assign(new Error('column "status" does not exist'), { code: '42703' }));
+    expect(await h.reconcile(name(job))).toMatchObject({ outcome: 'requeue' });
+    now = new Date(now.getTime() + 60_000);
+    await expect(h.reconcile(name(job))).rejects.toBeInstanceOf(TerminalError);
+    expect(h.health.condition('media', 'work')).toMatchObject({ status: 'False', reason: 'SinkWriteRejected' });
+  });
+});

@@ -72,10 +72,8 @@ export class JobOutcomeReconciler {
     if (!job || !hasOutcomeFinalizer(job) || ledger.isReleased(job)) return done;
     const found = this.#deps.jobTypes(namespace!, job.metadata?.labels?.[LABEL_JOB_TYPE] ?? '');
     const jobType = 'jobType' in found ? found.jobType : undefined;
-    const failures: OutcomeError[] = [];
     const terminal = (error: unknown) => {
       if (!(error instanceof OutcomeError)) throw error;
-      failures.push(error);
       this.#failures.record(job, jobType, error, logger);
     };
 
@@ -137,7 +135,7 @@ export class JobOutcomeReconciler {
           this.#deps.event(job, 'Normal', EventReason.FollowUpSent, `Sent ${followUps.length} message(s) to ${onSuccess.queueUrl}`);
         } catch (error) {
           terminal(error);
-          await this.#deadLetter(job, facts, 'OutcomeFailed', (error as Error).message, logger);
+          await this.#deadLetter(job, facts, 'OutcomeFailed', (error as Error).message, logger).catch(terminal);
         }
       });
     }
@@ -147,7 +145,7 @@ export class JobOutcomeReconciler {
           await countIntoFanIn({ core: this.#deps.core, sqsFor: this.#deps.sqsFor, now: () => this.#now() }, job, jobType, facts.phase, context, logger);
         } catch (error) {
           terminal(error);
-          await this.#deadLetter(job, facts, 'OutcomeFailed', (error as Error).message, logger);
+          await this.#deadLetter(job, facts, 'OutcomeFailed', (error as Error).message, logger).catch(terminal);
         }
       });
     }
@@ -163,6 +161,7 @@ export class JobOutcomeReconciler {
     ledger.released(job);
     this.#status.forget(job.metadata?.uid ?? '');
     logger.info({ phase: facts.phase, reason: facts.reason }, 'Recorded Job outcome; removed finalizer');
+    const failures = this.#failures.of(job);
     if (failures.length > 0) {
       throw new TerminalError(`outcome of Job ${namespace}/${name} recorded incompletely: ${failures.map((f) => `${f.reason}: ${f.message}`).join('; ')}`);
     }
@@ -174,6 +173,7 @@ export class JobOutcomeReconciler {
   forget(uid: string): void {
     this.#deps.ledger.forget(uid);
     this.#status.forget(uid);
+    this.#failures.forget(uid);
     this.#deps.messages.forget(uid);
   }
 
