@@ -185,6 +185,23 @@ describe('extended-client payloads', () => {
     expect(dead.deadLetters()).toMatchObject([{ body: pointer, reason: 'NoRouteMatched' }]);
   });
 
+  it('deletes a redelivery whose payload it already deleted as the duplicate it is, not as a dead letter', async () => {
+    const payloads = store();
+    h = dispatchHarness({ payloads });
+    h.sqs.put(h.queueUrl, pointer);
+    h.start();
+    await drained(h);
+    await until('the payload to be deleted', () => payloads.deleted.length === 1);
+    // SQS delivers the same message (same MessageId) once more.
+    const [first] = h.sqs.deleted(h.queueUrl);
+    h.sqs.put(h.queueUrl, first!.body);
+    const redelivered = h.sqs.messages(h.queueUrl)[0]!;
+    redelivered.messageId = first!.messageId;
+    await drained(h);
+    expect(h.deadLetters()).toEqual([]);
+    expect(h.jobs()).toHaveLength(1);
+  });
+
   it('goes on when the object cannot be deleted', async () => {
     h = dispatchHarness({ payloads: store({ failDelete: true }) });
     h.sqs.put(h.queueUrl, pointer);

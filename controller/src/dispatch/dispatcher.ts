@@ -9,8 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueBinding } from '../api/schemas.ts';
 import type { PayloadStore } from '../decode/index.ts';
 import { ownedBy, type BuiltJob } from '../job/build-job.ts';
-import { ANNOTATION_DEDUPE_KEY, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD_DIGEST, LABEL_BINDING, LABEL_MESSAGE_GROUP } from '../job/labels.ts';
-import { messageGroupLabel } from '../job/naming.ts';
+import { ANNOTATION_DEDUPE_KEY, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD_DIGEST, LABEL_BINDING, LABEL_MESSAGE_GROUP, LABEL_MESSAGE_ID } from '../job/labels.ts';
+import { labelValue, messageGroupLabel } from '../job/naming.ts';
 import { jobPhase } from '../reconcile/job-phase.ts';
 import { isAlreadyExists, type BatchApi, type CoreApi } from '../kube/client.ts';
 import type { EventReason } from '../kube/event-reasons.ts';
@@ -194,7 +194,14 @@ export class BindingDispatcher {
         if (!turn) return await this.#changeVisibility(message, 0).then(() => undefined, () => undefined);
       }
       const plan = await planMessage(this.#binding, this.#compiled, message, this.#deps.jobTypes, this.#deps.payloads);
-      if (plan.action === 'dead-letter') return await this.#deadLetter(message, plan.reason, plan.detail, log);
+      if (plan.action === 'dead-letter') {
+        if (plan.reason === 'PayloadFetchFailed' && await this.#alreadyDispatched(message)) {
+          log.debug('Redelivered after its Job was made and its extended-client payload deleted; deleting it');
+          await this.#delete(message);
+          return;
+        }
+        return await this.#deadLetter(message, plan.reason, plan.detail, log);
+      }
       if (plan.action === 'defer') {
         this.#deps.onWarning?.('JobTypeUnavailable', plan.detail);
         return await this.#defer(message, 'JobTypeUnavailable', DEFER_JOB_TYPE_UNAVAILABLE_SECONDS, log);
@@ -352,6 +359,19 @@ export class BindingDispatcher {
       this.#deps.log.warn({ err: error, messageId: message.MessageId }, 'Delete failed; the message will be redelivered and collide');
       return false;
     }
+  }
+
+  /**
+   * SQS may deliver a message again after it was deleted. With deleteExtendedPayloads its payload is
+   * gone by then, so the redelivery cannot be decoded; if a Job of this binding came from the same
+   * MessageId, it is a duplicate, not a dead letter.
+   */
+  async #alreadyDispatched(message: Message): Promise<boolean> {
+    if (!this.#binding.spec.message.deleteExtendedPayloads || !message.MessageId) return false;
+    const { items } = await this.#deps.batch.listNamespacedJob({
+      namespace: this.#namespace, labelSelector: `${LABEL_BINDING}=${this.#name},${LABEL_MESSAGE_ID}=${labelValue(message.MessageId)}`,
+    });
+    return items.some((job) => job.metadata?.annotations?.[ANNOTATION_MESSAGE_ID] === message.MessageId);
   }
 
   /**
