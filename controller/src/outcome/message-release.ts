@@ -47,7 +47,8 @@ export function messageGraceMs(waitTimeSeconds: number | undefined, ttlSecondsAf
 
 export class MessageRelease {
   readonly #deps: MessageReleaseDeps;
-  readonly #deleters = new Map<string, BatchDeleter>();
+  /** One batching deleter per queue and client (a binding's credentials may change). */
+  readonly #deleters = new Map<string, { sqs: SQSClient; deleter: BatchDeleter }>();
   /** When this process deleted (or found gone) a Job's message, per Job uid. */
   readonly #deletedAt = new Map<string, number>();
 
@@ -78,14 +79,18 @@ export class MessageRelease {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#deleters.values()].map((d) => d.drain()));
+    await Promise.all([...this.#deleters.values()].map(({ deleter }) => deleter.drain()));
   }
 
   async #delete(job: k8s.V1Job, queueUrl: string, handle: string): Promise<void> {
-    let deleter = this.#deleters.get(queueUrl);
-    if (!deleter) this.#deleters.set(queueUrl, (deleter = new BatchDeleter(this.#deps.sqsFor(job, queueUrl), queueUrl)));
+    const sqs = this.#deps.sqsFor(job, queueUrl);
+    let entry = this.#deleters.get(queueUrl);
+    if (entry?.sqs !== sqs) {
+      if (entry) void entry.deleter.drain();
+      this.#deleters.set(queueUrl, (entry = { sqs, deleter: new BatchDeleter(sqs, queueUrl) }));
+    }
     try {
-      await deleter.delete(handle);
+      await entry.deleter.delete(handle);
     } catch (error) {
       const code = error instanceof DeleteFailed ? error.code : (error as Error).name;
       if (!GONE_CODES.has(code)) throw error;
