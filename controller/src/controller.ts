@@ -6,12 +6,21 @@ import type { Server } from 'node:http';
 import { GROUP, VERSION, type JobType, type QueueBinding, type StatusSink } from './api/schemas.ts';
 import { kinds } from './api/kinds.ts';
 import { CapacityTracker } from './dispatch/capacity.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY } from './job/labels.ts';
+import { DeleteConfirmations } from './dispatch/delete-confirmations.ts';
+import { FifoGroups } from './dispatch/fifo-groups.ts';
+import { LABEL_BINDING, LABEL_MANAGED_BY, MANAGED_BY } from './job/labels.ts';
 import { loadKubeConfig, makeClients } from './kube/client.ts';
 import { EventRecorder } from './kube/events.ts';
 import { Informer } from './kube/informer.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { keyOf } from './kube/keys.ts';
+import { ReferencedSecrets } from './kube/secret-cache.ts';
+import { LeaderLifecycle, stopLeader, type Leading } from './leader-lifecycle.ts';
+import { OutcomeHealth } from './outcome/health.ts';
+import { OutcomeLedger } from './outcome/ledger.ts';
+import { MessageRelease, messageGraceMs } from './outcome/message-release.ts';
+import { jobNameOfPod, PodsByJob } from './outcome/pods.ts';
+import { fanInRetentionReconciler } from './reconcile/fan-in-retention.ts';
 import { WorkQueue, type Reconciler } from './kube/work-queue.ts';
 import type { Logger } from './log.ts';
 import { jobIdentity, jobPhase } from './reconcile/job-phase.ts';
@@ -43,18 +52,20 @@ export async function runController(options: ControllerOptions): Promise<void> {
   const { log } = options;
   const kubeConfig = loadKubeConfig();
   const clients = makeClients(kubeConfig);
-  let leading: Leading | undefined;
+  const lifecycle = new LeaderLifecycle();
   let shuttingDown = false;
 
   const server: Server = await startHealthServer({
     bindAddress: options.metricsBindAddress,
-    // A standby is ready too: it serves /metrics and waits to take over.
-    ready: () => !leading || leading.synced,
+    // A standby is ready too: it serves /metrics and waits to take over. A new leader is not,
+    // until its caches have synced.
+    ready: () => lifecycle.ready(),
   });
 
+  const electionEvents = new EventRecorder({ events: clients.events, reportingInstance: options.identity, logger: log });
   const elector = new LeaderElector({
     coordination: clients.coordination,
-    events: new EventRecorder({ events: clients.events, reportingInstance: options.identity, logger: log }),
+    events: electionEvents,
     namespace: options.leaseNamespace,
     name: options.leaseName,
     identity: options.identity,
@@ -68,8 +79,9 @@ export async function runController(options: ControllerOptions): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info({ signal }, 'Shutting down: no new receives, finishing in-flight messages');
-    await leading?.stop();
+    await lifecycle.stop();
     await elector.release();
+    await electionEvents.flush();
     server.close();
     log.info('Stopped');
     process.exit(0);
@@ -80,7 +92,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
   await elector.run({
     onStartedLeading: async () => {
       log.info({ identity: options.identity }, 'Became the leader');
-      leading = await startLeading(kubeConfig, clients, options);
+      await lifecycle.lead((synced) => startLeading(kubeConfig, clients, options, synced));
     },
     onStoppedLeading: () => {
       if (shuttingDown) return;
@@ -91,19 +103,19 @@ export async function runController(options: ControllerOptions): Promise<void> {
   });
 }
 
-type Leading = { synced: boolean; stop: () => Promise<void> };
-
 const JOB_TYPE_STATUS_DELAY_MS = 1_000;
 
 async function startLeading(
   kubeConfig: k8s.KubeConfig,
   clients: ReturnType<typeof makeClients>,
   options: ControllerOptions,
+  synced: () => void,
 ): Promise<Leading> {
   const { log, namespace } = options;
-  const state: Leading = { synced: false, stop: () => Promise.resolve() };
   const customPath = (plural: string) =>
     namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
+  const corePath = (plural: string) => (namespace ? `/api/v1/namespaces/${namespace}/${plural}` : `/api/v1/${plural}`);
+  const managedBySluice = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
   const bindings = new Informer<QueueBinding & k8s.KubernetesObject>({
     kubeConfig, path: customPath(kinds.QueueBinding.plural), logger: log.child({ informer: 'queuebindings' }),
   });
@@ -116,18 +128,32 @@ async function startLeading(
   const jobs = new Informer<k8s.V1Job>({
     kubeConfig,
     path: namespace ? `/apis/batch/v1/namespaces/${namespace}/jobs` : '/apis/batch/v1/jobs',
-    labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+    labelSelector: managedBySluice,
     logger: log.child({ informer: 'jobs' }),
   });
+  // The pods of Sluice's Jobs (build-job labels every pod template) and its fan-in ConfigMaps.
+  const pods = new Informer<k8s.V1Pod>({ kubeConfig, path: corePath('pods'), labelSelector: managedBySluice, logger: log.child({ informer: 'pods' }) });
+  const configMaps = new Informer<k8s.V1ConfigMap>({
+    kubeConfig, path: corePath('configmaps'), labelSelector: managedBySluice, logger: log.child({ informer: 'configmaps' }),
+  });
+  const secrets = new ReferencedSecrets((secretNamespace, name) => new Informer<k8s.V1Secret>({
+    kubeConfig,
+    path: `/api/v1/namespaces/${secretNamespace}/secrets`,
+    fieldSelector: `metadata.name=${name}`,
+    logger: log.child({ informer: 'secret', secret: keyOf(secretNamespace, name) }),
+  }));
 
   const recorder = new EventRecorder({ events: clients.events, reportingInstance: options.identity, logger: log });
   const event: EventSink = (object, type, reason, message) => recorder.record(object, type, reason, message);
   const status = new StatusWriter(clients.customObjects);
   const capacity = new CapacityTracker();
   const catalog = new JobTypeCatalog(jobTypes);
+  const confirmations = new DeleteConfirmations();
+  const groups = new FifoGroups();
+  const crashAfterJobCreate = Number(process.env.SLUICE_TEST_CRASH_AFTER_JOB_CREATE ?? 0);
 
   const queueBindings = new QueueBindingReconciler({
-    core: clients.core,
+    secrets,
     bindings,
     jobTypes: catalog.lookup,
     status,
@@ -141,49 +167,69 @@ async function startLeading(
         core: clients.core,
         jobTypes: catalog.lookup,
         capacity,
+        groups,
+        confirmations,
         log: log.child({ binding: keyOf(binding.metadata.namespace, binding.metadata.name) }),
-        ...(process.env.SLUICE_TEST_CRASH_AFTER_JOB_CREATE === '1' && { afterJobCreated: () => process.kill(process.pid, 'SIGKILL') }),
+        // Test hook: 1 kills the process after the first Job it creates, a fraction after that share of them.
+        ...(crashAfterJobCreate > 0 && { afterJobCreated: () => { if (Math.random() < crashAfterJobCreate) process.kill(process.pid, 'SIGKILL'); } }),
       };
     },
   });
 
-  const readSecret = (namespace: string) => async (name: string, key: string) => {
-    const secret = await clients.core.readNamespacedSecret({ namespace, name });
+  const readSecret = (secretNamespace: string) => async (name: string, key: string) => {
+    const secret = await clients.core.readNamespacedSecret({ namespace: secretNamespace, name });
     const value = secret.data?.[key];
-    if (value === undefined) throw new Error(`Secret ${namespace}/${name} has no key ${key}`);
+    if (value === undefined) throw new Error(`Secret ${secretNamespace}/${name} has no key ${key}`);
     return Buffer.from(value, 'base64').toString('utf8');
   };
   const sinks = new SinkCache();
-  const openSink = (namespace: string, name: string) => {
-    const sink = statusSinks.get(namespace, name);
-    if (!sink) return Promise.reject(new Error(`StatusSink ${namespace}/${name} not found`));
-    return sinks.get(sink, readSecret(namespace));
+  const openSink = (sinkNamespace: string, name: string) => {
+    const sink = statusSinks.get(sinkNamespace, name);
+    if (!sink) return Promise.reject(new Error(`StatusSink ${sinkNamespace}/${name} not found`));
+    return sinks.get(sink, readSecret(sinkNamespace));
   };
   const notifier = new Notifier({ log: log.child({ component: 'notifier' }), counters: createNotifyCounters([registry]) });
   const sqsClients = new Map<string, SQSClient>();
-  const sqsFor = (queueUrl: string, options: { region?: string; endpoint?: string } = {}) => {
-    const key = JSON.stringify([new URL(queueUrl).host, options.region, options.endpoint]);
+  const sqsFor = (queueUrl: string, clientOptions: { region?: string; endpoint?: string } = {}) => {
+    const key = JSON.stringify([new URL(queueUrl).host, clientOptions.region, clientOptions.endpoint]);
     let client = sqsClients.get(key);
-    if (!client) sqsClients.set(key, (client = makeSqsClient(awsClientOptions({ queueUrl, ...options }))));
+    if (!client) sqsClients.set(key, (client = makeSqsClient(awsClientOptions({ queueUrl, ...clientOptions }))));
     return client;
   };
+  const podsByJob = new PodsByJob();
+  const health = new OutcomeHealth();
+  const messages = new MessageRelease({
+    confirmations,
+    // The binding's own client (region, endpoint, credentials) while it runs.
+    sqsFor: (job, queueUrl) => queueBindings.sqsOf(job.metadata!.namespace!, job.metadata?.labels?.[LABEL_BINDING] ?? '') ?? sqsFor(queueUrl),
+    graceMs: (job) => {
+      const binding = bindings.get(job.metadata?.namespace, job.metadata?.labels?.[LABEL_BINDING] ?? '');
+      return messageGraceMs((binding?.spec as { receive?: { waitTimeSeconds?: number } } | undefined)?.receive?.waitTimeSeconds, job.spec?.ttlSecondsAfterFinished);
+    },
+    now: () => Date.now(),
+  });
   const outcomes = new JobOutcomeReconciler({
     batch: clients.batch,
     core: clients.core,
     jobs,
+    pods: (job) => podsByJob.podsOf(job),
     jobTypes: catalog.lookup,
     sinks: openSink,
-    notify: (report, config, namespace) => Promise.resolve(notifier.notify(report, config, readSecret(namespace))),
+    notify: (report, config, notifyNamespace) => Promise.resolve(notifier.notify(report, config, readSecret(notifyNamespace))),
     sqsFor,
     event,
+    ledger: new OutcomeLedger(),
+    health,
+    messages,
   });
 
   const queue = (name: string, reconcile: Reconciler, concurrency = 4) =>
     new WorkQueue({ name, reconcile, logger: log, concurrency, metrics: workQueueMetrics(name) });
   const bindingQueue = queue('queuebinding', queueBindings.reconcile);
-  const jobTypeQueue = queue('jobtype', jobTypeReconciler({ jobTypes, jobs, catalog, status, event }), 2);
+  const jobTypeQueue = queue('jobtype', jobTypeReconciler({ jobTypes, jobs, catalog, status, event, health }), 2);
   const jobQueue = queue('job', outcomes.reconcile, 8);
   const sinkQueue = queue('statussink', statusSinkReconciler({ sinks: statusSinks, open: openSink, status, event }), 2);
+  const fanInQueue = queue('fanin', fanInRetentionReconciler({ configMaps, core: clients.core }), 1);
   // Our own status writes come back as update events: only spec changes (a new generation) need a
   // reconcile, since the periodic requeue refreshes status anyway.
   const onSpecChange = <T extends k8s.KubernetesObject>(handle: (object: T) => void) => ({
@@ -197,16 +243,29 @@ async function startLeading(
   statusSinks.addHandlers(onSpecChange((sink) => sinkQueue.add(keyOfObject(sink))));
   statusSinks.addHandlers({ delete: (sink) => void sinks.delete(sink.metadata.namespace, sink.metadata.name) });
   bindings.addHandlers(onSpecChange((binding) => bindingQueue.add(keyOfObject(binding))));
+  // A credentials Secret appeared, rotated or went: its bindings look again.
+  secrets.onChange((secretNamespace, name) => {
+    for (const binding of bindings.list(secretNamespace)) {
+      if ((binding.spec as { credentials?: { secretRef?: { name?: string } } }).credentials?.secretRef?.name === name) bindingQueue.add(keyOfObject(binding));
+    }
+  });
   jobTypes.addHandlers(onSpecChange((jobType) => {
     jobTypeQueue.add(keyOfObject(jobType));
     // Bindings re-check their routes' JobTypes.
     for (const binding of bindings.list(jobType.metadata?.namespace)) bindingQueue.add(keyOfObject(binding));
   }));
+  health.onChange((jobTypeNamespace, name) => jobTypeQueue.add(keyOf(jobTypeNamespace, name)));
   const onJob = (job: k8s.V1Job, deleted: boolean) => {
     const id = jobIdentity(job);
-    if (deleted || jobPhase(job) !== 'active') capacity.jobFinished(id);
-    else capacity.jobActive(id);
-    if (!deleted) jobQueue.add(keyOf(id.namespace, id.name));
+    if (deleted || jobPhase(job) !== 'active') {
+      capacity.jobFinished(id);
+      groups.jobFinished(id);
+    } else {
+      capacity.jobActive(id);
+      groups.jobActive(id);
+    }
+    if (deleted) outcomes.forget(job.metadata?.uid ?? '');
+    else jobQueue.add(keyOf(id.namespace, id.name));
     // JobType counts are a summary: refresh them at most about once a second, not per Job event.
     if (id.jobType) jobTypeQueue.addAfter(keyOf(id.namespace, id.jobType), JOB_TYPE_STATUS_DELAY_MS);
   };
@@ -215,22 +274,30 @@ async function startLeading(
     update: (job) => onJob(job, false),
     delete: (job) => onJob(job, true),
   });
+  pods.addHandlers(podsByJob.handlers);
+  // A pod's end (its exit code and result) may arrive after its Job's verdict.
+  const onPod = (pod: k8s.V1Pod) => {
+    const jobName = jobNameOfPod(pod);
+    if (jobName && (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed')) jobQueue.add(keyOf(pod.metadata?.namespace, jobName));
+  };
+  pods.addHandlers({ add: onPod, update: onPod });
+  configMaps.addHandlers({ add: (cm) => fanInQueue.add(keyOfObject(cm)), update: (cm) => fanInQueue.add(keyOfObject(cm)) });
 
-  const informers = [bindings, jobTypes, statusSinks, jobs];
-  const queues = [bindingQueue, jobTypeQueue, jobQueue, sinkQueue];
+  const informers = [bindings, jobTypes, statusSinks, jobs, pods, configMaps];
+  const queues = [bindingQueue, jobTypeQueue, jobQueue, sinkQueue, fanInQueue];
   for (const informer of informers) informer.start();
   await Promise.all(informers.map((informer) => informer.synced()));
   for (const q of queues) q.start();
-  state.synced = true;
+  synced();
   log.info('Caches synced; reconciling');
 
-  state.stop = async () => {
-    // Queues first, so no reconcile starts a dispatcher while they stop.
-    await Promise.all(queues.map((q) => q.shutDown()));
-    await queueBindings.stopAll();
-    await notifier.close();
-    await sinks.close();
-    await Promise.all(informers.map((informer) => informer.stop()));
+  return {
+    stop: () => stopLeader({
+      queues,
+      dispatchers: queueBindings,
+      closers: [() => notifier.close(), () => sinks.close(), () => messages.close(), () => secrets.stop()],
+      informers,
+      recorders: [recorder],
+    }),
   };
-  return state;
 }

@@ -2,6 +2,7 @@
 // (namespace, binding, job type, reason: never a message id).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WorkQueueMetrics } from './kube/work-queue.ts';
+import { outcomeFailureReasons } from './outcome/outcome-error.ts';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -41,6 +42,13 @@ export const sqsErrors = new Counter({
   registers: [registry],
 });
 
+export const payloadDeleteErrors = new Counter({
+  name: 'sluice_payload_delete_errors_total',
+  help: 'Extended-client payloads that could not be deleted from S3 after dispatch (they stay in S3).',
+  labelNames: ['namespace', 'binding'] as const,
+  registers: [registry],
+});
+
 export const jobCreateErrors = new Counter({
   name: 'sluice_job_create_errors_total',
   help: 'Failed Job create calls (each retry counts).',
@@ -63,11 +71,24 @@ export const progressReports = new Counter({
   registers: [registry],
 });
 
+export const outcomeTerminalErrors = new Counter({
+  name: 'sluice_outcome_terminal_errors_total',
+  help: 'Outcome steps that can never succeed (recorded and given up), by reason.',
+  labelNames: ['namespace', 'job_type', 'reason'] as const,
+  registers: [registry],
+});
+
 /** Series start at 0 as soon as a binding exists, so rate() and alerts work from the first scrape. */
 export function initBindingMetrics(namespace: string, binding: string): void {
   messagesReceived.inc({ namespace, binding }, 0);
   for (const operation of ['receive', 'delete', 'changeVisibility', 'deadLetter']) sqsErrors.inc({ namespace, binding, operation }, 0);
   jobCreateErrors.inc({ namespace, binding }, 0);
+  payloadDeleteErrors.inc({ namespace, binding }, 0);
+}
+
+/** Series start at 0 as soon as a JobType exists. */
+export function initJobTypeMetrics(namespace: string, jobType: string): void {
+  for (const reason of outcomeFailureReasons) outcomeTerminalErrors.inc({ namespace, job_type: jobType, reason }, 0);
 }
 
 // The controller machinery under the names controller-runtime uses, so existing dashboards and
@@ -88,18 +109,25 @@ const reconcileTotal = new Counter({
   labelNames: ['controller', 'result'] as const, registers: [registry],
 });
 
+const terminalReconcileErrors = new Counter({
+  name: 'controller_runtime_terminal_reconcile_errors_total', help: 'Reconciles that ended in an error retrying cannot fix (not retried).',
+  labelNames: ['controller'] as const, registers: [registry],
+});
+
 /** Hooks for a WorkQueue that feed the workqueue_* and controller_runtime_* metrics. */
 export function workQueueMetrics(controller: string): WorkQueueMetrics {
   const labels = { name: controller, controller };
   for (const result of ['success', 'error', 'requeue_after'] as const) reconcileTotal.inc({ controller, result }, 0);
   workqueueAdds.inc(labels, 0);
   workqueueRetries.inc(labels, 0);
+  terminalReconcileErrors.inc({ controller }, 0);
   return {
     depth: (queued) => workqueueDepth.set(labels, queued),
     added: () => workqueueAdds.inc(labels),
     queueLatency: (seconds) => workqueueQueueDuration.observe(labels, seconds),
     workDuration: (seconds) => workqueueWorkDuration.observe(labels, seconds),
     retried: () => workqueueRetries.inc(labels),
+    terminal: () => terminalReconcileErrors.inc({ controller }),
     reconciled: (result) => reconcileTotal.inc({ controller, result }),
   };
 }

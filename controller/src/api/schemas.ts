@@ -139,7 +139,7 @@ export const queueBindingSpecSchema = z
       .object({
         format: messageFormatSchema
           .default('auto')
-          .describe('auto: JSON when the body looks like a JSON object or array (a parse error is reported, not treated as text), else the legacy TYPE|jobId|metadata pipe format when it matches, else text'),
+          .describe('auto: JSON when the body opens like a JSON object, or like an array and closes like one (a parse error, a truncated body included, is reported as MalformedJson, not treated as text), else the legacy TYPE|jobId|metadata pipe format when it matches, else text'),
         unwrap: z
           .array(z.enum(envelopeKinds))
           .default([...envelopeKinds])
@@ -155,6 +155,10 @@ export const queueBindingSpecSchema = z
           .max(2 * 1024 * 1024 * 1024)
           .default(1024 * 1024)
           .describe('Larger bodies (after unwrapping) are dead-lettered'),
+        deleteExtendedPayloads: z
+          .boolean()
+          .default(true)
+          .describe('Delete an SQS Extended Client payload from S3 once its message became a Job and was deleted (the Job carries the payload), as the AWS extended clients do'),
       })
       .prefault({}),
     routes: z.array(routeSchema).min(1).max(64).meta({
@@ -292,6 +296,13 @@ export const followUpSchema = z.object({
 });
 export type FollowUp = z.infer<typeof followUpSchema>;
 
+export const onSuccessSchema = followUpSchema.extend({
+  forEach: celExpression(
+    'CEL giving a list (e.g. result.placeholders): one message per element, whose body also sees item and index; each carries the dedupe key <namespace>/<job>/on-success/<index>',
+  ).optional(),
+});
+export type OnSuccess = z.infer<typeof onSuccessSchema>;
+
 export const fanInSchema = z
   .object({
     group: celExpression('CEL giving the group key shared by the fanned-out messages, e.g. body.noteId'),
@@ -377,7 +388,7 @@ export const jobTypeSpecSchema = z
     kueue: z.object({ queueName: z.string().min(1) }).optional().describe('Submit Jobs to this Kueue LocalQueue'),
     statusSink: statusMappingSchema.optional(),
     notifications: notificationsSchema.optional(),
-    onSuccess: followUpSchema.optional().describe('A message to send when a Job succeeds (the next step of a pipeline)'),
+    onSuccess: onSuccessSchema.optional().describe('A message (or, with forEach, one per element of a list) to send when a Job succeeds: the next step of a pipeline'),
     fanIn: fanInSchema.optional(),
   })
   .meta({

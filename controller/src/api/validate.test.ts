@@ -24,6 +24,7 @@ describe('parseQueueBindingSpec', () => {
           unwrap: ['sns', 'eventbridge', 's3Event', 'extendedClient'],
           pipeFields: ['type', 'jobId', 'metadata'],
           maxBodyBytes: 1048576,
+          deleteExtendedPayloads: true,
         },
         maxInFlight: 100,
         suspend: false,

@@ -8,6 +8,7 @@ import { GROUP, VERSION, type JobType, type QueueBinding } from '../api/schemas.
 import { kinds } from '../api/kinds.ts';
 import { parseSpec } from '../api/validate.ts';
 import { compileBinding, planMessage, type JobTypeLookup } from '../dispatch/plan.ts';
+import { ATTRIBUTE_REDRIVE } from '../job/labels.ts';
 import { makeClients, loadKubeConfig, isNotFound } from '../kube/client.ts';
 import { awsClientOptions, makeS3Client, makeSqsClient } from '../sqs/client.ts';
 import { s3PayloadStore } from '../sqs/payload-store.ts';
@@ -99,17 +100,30 @@ export async function peekDeadLetters(namespace: string, name: string, max: numb
 /** `dlq redrive`: sends dead-lettered messages back to the binding's queue, as the producer sent them. */
 export async function redriveDeadLetters(namespace: string, name: string, max: number, out: Output): Promise<number> {
   const { binding, sqs } = await loadBinding(namespace, name);
-  const dlq = deadLetterQueue(binding);
+  const count = await redrive(sqs, deadLetterQueue(binding), binding.spec.queueUrl, max);
+  out(`redrove ${count} message(s) to ${binding.spec.queueUrl}`);
+  return count;
+}
+
+/** Moves up to `max` messages from the dead-letter queue back to the binding's queue. */
+export async function redrive(sqs: SQSClient, dlq: string, queueUrl: string, max: number): Promise<number> {
   const messages = await receive(sqs, dlq, max, 60);
   for (const m of messages) {
     // Sluice's diagnostics stay behind; the producer's attributes go along.
     const attributes: Record<string, MessageAttributeValue> = Object.fromEntries(
       Object.entries(m.MessageAttributes ?? {}).filter(([key]) => !key.startsWith('Sluice.')),
     );
-    await sqs.send(new SendMessageCommand({ QueueUrl: binding.spec.queueUrl, MessageBody: m.Body ?? '', MessageAttributes: attributes }));
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlq, Entries: [{ Id: '0', ReceiptHandle: m.ReceiptHandle! }] }));
+    attributes[ATTRIBUTE_REDRIVE] = { DataType: 'String', StringValue: m.MessageId! };
+    await sqs.send(new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: m.Body ?? '',
+      MessageAttributes: attributes,
+      ...(queueUrl.endsWith('.fifo') && { MessageGroupId: m.Attributes?.MessageGroupId ?? 'sluice-redrive', MessageDeduplicationId: m.MessageId }),
+    }));
+    const { Failed = [] } = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlq, Entries: [{ Id: '0', ReceiptHandle: m.ReceiptHandle! }] }));
+    // Left behind, it would be redriven again; Sluice.Redrive makes that collide, but say so.
+    if (Failed[0]) throw new Error(`could not delete dead letter ${m.MessageId ?? ''}: ${Failed[0].Code ?? ''} ${Failed[0].Message ?? ''}`.trim());
   }
-  out(`redrove ${messages.length} message(s) to ${binding.spec.queueUrl}`);
   return messages.length;
 }
 

@@ -28,6 +28,7 @@ describe('the API', () => {
       'BodyTooLarge',
       'InvalidUtf8',
       'PayloadFetchFailed',
+      'UnsupportedCharacters',
     ]);
   });
 

@@ -2,6 +2,7 @@
 // is inside; fetching an extended-client payload is left to payload.ts.
 import { DecodeError } from './errors.ts';
 import { stringifyMemberExactly } from './json.ts';
+import { plainData } from './plain-data.ts';
 import type {
   EnvelopeKind,
   EventBridgeFacts,
@@ -39,19 +40,21 @@ function malformed(message: string): DecodeError {
 // ---------------------------------------------------------------------------------------------
 // SNS notification (raw message delivery has no envelope, so nothing to do there).
 
-function snsAttributes(value: unknown): { values: Record<string, string>; attributes: MessageAttributes } {
-  const values: Record<string, string> = {};
-  const attributes: MessageAttributes = {};
-  if (!isObject(value)) return { values, attributes };
-  for (const [name, attribute] of Object.entries(value)) {
-    if (!isObject(attribute) || typeof attribute.Value !== 'string') continue;
-    values[name] = attribute.Value;
+function snsAttributes(value: unknown): { values: SnsFacts['messageAttributes']; attributes: MessageAttributes } {
+  const values: [string, string][] = [];
+  // No prototype: an attribute named __proto__ is an attribute like any other.
+  const attributes: MessageAttributes = Object.create(null) as MessageAttributes;
+  if (!isObject(value) && !(value instanceof Map)) return { values: {}, attributes };
+  for (const [name, attribute] of value instanceof Map ? [...(value as Map<string, unknown>)] : Object.entries(value)) {
+    const fields = attribute instanceof Map ? Object.fromEntries(attribute as Map<string, unknown>) : attribute;
+    if (!isObject(fields) || typeof fields.Value !== 'string') continue;
+    values.push([name, fields.Value]);
     attributes[name] = {
-      StringValue: attribute.Value,
-      ...(typeof attribute.Type === 'string' ? { DataType: attribute.Type } : {}),
+      StringValue: fields.Value,
+      ...(typeof fields.Type === 'string' ? { DataType: fields.Type } : {}),
     };
   }
-  return { values, attributes };
+  return { values: plainData(values), attributes };
 }
 
 export function matchSns(json: unknown): EnvelopeMatch | undefined {

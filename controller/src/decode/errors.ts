@@ -8,6 +8,7 @@ export const decodeErrorReasons = [
   'BodyTooLarge',
   'InvalidUtf8',
   'PayloadFetchFailed',
+  'UnsupportedCharacters',
 ] as const;
 export type DecodeErrorReason = (typeof decodeErrorReasons)[number];
 

@@ -109,6 +109,10 @@ describe('auto format', () => {
     expect(error.reason).toBe('MalformedJson');
   });
 
+  it.each(['{not closed', '{"a": 1', '[{"a": 1}', '[["a"]', '{"a":1} trailing'])('reports %j, which opens like JSON, as MalformedJson', (text) => {
+    expect(decodeError(() => decode(text, 'auto')).reason).toBe('MalformedJson');
+  });
+
   it('is pipe when the first field is an identifier and there are enough fields', () => {
     expect(decode('TRANSCODE_VIDEO|job-id-456|metadata-string', 'auto').format).toBe('pipe');
     expect(decode('media.transcode:v2|j|m', 'auto').format).toBe('pipe');
@@ -123,7 +127,6 @@ describe('auto format', () => {
       'has space|job|m',
       '|job|m',
       '[INFO] done | ok | fine',
-      '{not closed',
       '42',
       '"quoted"',
       'true',

@@ -1,6 +1,6 @@
 // The innermost body: JSON, the legacy `TYPE|jobId|metadata` pipe format, or plain text.
 import { DecodeError } from './errors.ts';
-import { looksLikeJsonContainer, parseJson } from './json.ts';
+import { looksLikeJsonContainer, meantAsJson, parseJson } from './json.ts';
 import type { BodyFormat, MessageFormat } from './types.ts';
 
 export const messageFormats = ['auto', 'json', 'pipe', 'text'] as const satisfies readonly MessageFormat[];
@@ -78,9 +78,9 @@ export function decodeBody(
     case 'text':
       return { format: 'text', body: text };
     case 'auto': {
-      // Something that opens and closes like an object or array was meant as JSON: a parse
-      // error is more useful to the SRE than routing it as text.
-      if (looksLikeJsonContainer(text)) return { format: 'json', body: parsed() };
+      // Something that opens like an object, or like an array and closes like one, was meant as
+      // JSON: a parse error is more useful to the SRE than routing it as text.
+      if (meantAsJson(text)) return { format: 'json', body: parsed() };
       const pipe = matchPipe(text, pipeFields);
       return pipe === undefined ? { format: 'text', body: text } : { format: 'pipe', body: pipe };
     }

@@ -6,6 +6,7 @@ import { assertWellFormed, bodyTooLarge, DecodeError } from './errors.ts';
 import { decodeBody, messageFormats, unknownFormat } from './formats.ts';
 import { parseJson, startsLikeJsonContainer } from './json.ts';
 import { fetchPayload } from './payload.ts';
+import { unsupportedCharacter } from '../sqs/limits.ts';
 import type {
   DecodedMessage,
   DecodeOptions,
@@ -111,8 +112,18 @@ async function decodeLayers(
     json = jsonOf(text);
   }
 
+  // A leading byte order mark is dropped, as every UTF-8 reader does (and the extended client's
+  // payloads already are): JSON parsers, the job's own included, refuse it.
+  if (text.startsWith('\uFEFF')) {
+    text = text.slice(1);
+    json = jsonOf(text);
+  }
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > options.maxBodyBytes) throw bodyTooLarge('body', bytes, options.maxBodyBytes);
+  // Only an envelope can carry these (SQS refuses them): the payload could be neither
+  // dead-lettered nor redriven, and a job's environment may not hold them either.
+  const problem = unsupportedCharacter(text);
+  if (problem) throw new DecodeError('UnsupportedCharacters', `body ${problem}`);
   const { format, body } = decodeBody(text, options.format, options.pipeFields, json.parse);
   return { raw: text, format, body, envelopes: [...envelopes], envelope, bytes };
 }

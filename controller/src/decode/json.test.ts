@@ -44,9 +44,16 @@ describe('parseJson numbers for CEL', () => {
   });
 
   it('stores a "__proto__" key as data, not as the prototype', () => {
-    const value = parseJson('{"__proto__": {"polluted": 1}}') as Record<string, unknown>;
-    expect(Object.keys(value)).toEqual(['__proto__']);
+    const value = parseJson('{"__proto__": {"polluted": 1}}') as Map<string, unknown>;
+    expect([...value.keys()]).toEqual(['__proto__']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('makes objects with keys cel-js or JavaScript treat specially Maps, and leaves the rest plain', () => {
+    const value = parseJson('{"a": {"constructor": "c"}, "b": {"prototype": 1}, "c": {"d": 1}}') as Record<string, unknown>;
+    expect(value.a).toEqual(new Map([['constructor', 'c']]));
+    expect(value.b).toEqual(new Map([['prototype', 1n]]));
+    expect(value.c).toEqual({ d: 1n });
   });
 });
 
@@ -94,12 +101,15 @@ describe('parseJson errors', () => {
     );
   });
 
-  it('reports JSON nested too deeply to decode instead of overflowing the stack', () => {
-    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    const error = parseError(deep);
-    expect(error.reason).toBe('MalformedJson');
-    expect(error.message).toBe('body is JSON nested too deeply to decode');
-    expect(error.cause).toBeInstanceOf(RangeError);
+  it('refuses JSON nested deeper than 512 levels, the same way whatever the stack allows', () => {
+    for (const depth of [513, 100_000]) {
+      const error = parseError('['.repeat(depth) + ']'.repeat(depth));
+      expect(error.reason).toBe('MalformedJson');
+      expect(error.message).toBe('body is JSON nested deeper than 512 levels');
+    }
+    expect(parseJson('['.repeat(512) + ']'.repeat(512))).toBeDefined();
+    // Brackets inside strings do not nest.
+    expect(parseJson(JSON.stringify({ s: '['.repeat(1000) }))).toEqual({ s: '['.repeat(1000) });
   });
 
   it('reports an empty or truncated body as unexpected end', () => {

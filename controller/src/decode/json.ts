@@ -1,6 +1,7 @@
 // JSON.parse with source text access (Node 21+): integer literals become BigInt for CEL, and
 // numbers can be re-serialized exactly as written.
 import { DecodeError, loneSurrogateIndex } from './errors.ts';
+import { plainDataReviver } from './plain-data.ts';
 
 type ReviverContext = { source?: string };
 type Reviver = (this: unknown, key: string, value: unknown, context?: ReviverContext) => unknown;
@@ -39,12 +40,40 @@ function celReviver(what: string): Reviver {
     if (typeof value === 'string') {
       rejectLoneSurrogate(value, what, key === '' ? 'the JSON string' : `the JSON string at key ${quoted(key)}`);
     }
-    return value;
+    return plainDataReviver(key, value);
   };
 }
 
 const exactNumbersReviver: Reviver = (_key, value, context) =>
   typeof value === 'number' && context?.source !== undefined ? rawJson(context.source) : value;
+
+/**
+ * Deeper JSON is refused whatever the stack allows, so the same message gets the same answer on
+ * every replica; nothing legitimate nests this deep, and CEL and the outcome path recurse too.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** The deepest nesting of arrays and objects, counting no further than `limit` + 1. */
+function nestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
 
 function tooDeep(what: string, error: RangeError): DecodeError {
   return new DecodeError('MalformedJson', `${what} is JSON nested too deeply to decode`, { cause: error });
@@ -52,6 +81,8 @@ function tooDeep(what: string, error: RangeError): DecodeError {
 
 /** Parses JSON for CEL (see celNumber). Throws MalformedJson or InvalidUtf8. */
 export function parseJson(text: string, what = 'body'): unknown {
+  const depth = nestingDepth(text, MAX_JSON_DEPTH);
+  if (depth > MAX_JSON_DEPTH) throw new DecodeError('MalformedJson', `${what} is JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(text, celReviver(what)) as unknown;
   } catch (error) {
@@ -80,6 +111,18 @@ export function stringifyMemberExactly(text: string, member: string, what = 'bod
 export function startsLikeJsonContainer(text: string): boolean {
   const first = text.trimStart()[0];
   return first === '{' || first === '[';
+}
+
+/**
+ * Meant as JSON, so a parse error is the answer rather than routing it as text: opens like an
+ * object (no pipe type or text body starts with "{"), opens and closes like an array, or opens an
+ * array of objects or arrays. "[INFO] …" stays text; a truncated "{…" is MalformedJson.
+ */
+export function meantAsJson(text: string): boolean {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) return true;
+  if (!trimmed.startsWith('[')) return false;
+  return trimmed.endsWith(']') || /^\[\s*[[{]/.test(trimmed);
 }
 
 /** Opens and closes like a JSON object or array. */

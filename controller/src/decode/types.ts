@@ -1,4 +1,5 @@
 import type { EnvelopeKind } from '../api/schemas.ts';
+import type { CelMap } from './plain-data.ts';
 
 export type { EnvelopeKind };
 export type MessageFormat = 'auto' | 'json' | 'pipe' | 'text';
@@ -37,7 +38,7 @@ export type SnsFacts = {
   subject?: string;
   timestamp?: string;
   /** Attribute name → Value string (Number and String.Array values stay strings, as SNS sends them). */
-  messageAttributes: Record<string, string>;
+  messageAttributes: CelMap<string>;
 };
 
 export type EventBridgeFacts = {
@@ -77,4 +78,6 @@ export type PayloadStore = {
    * it (throw a DecodeError with reason BodyTooLarge); the caller checks the size again either way.
    */
   getObject(bucket: string, key: string, options?: { maxBytes: number }): Promise<Uint8Array>;
+  /** Removes a payload once its message is done with (message.deleteExtendedPayloads). */
+  deleteObject?(bucket: string, key: string): Promise<void>;
 };

@@ -9,14 +9,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueBinding } from '../api/schemas.ts';
 import type { PayloadStore } from '../decode/index.ts';
 import { ownedBy, type BuiltJob } from '../job/build-job.ts';
-import { ANNOTATION_DEDUPE_KEY, LABEL_BINDING } from '../job/labels.ts';
-import { isAlreadyExists } from '../kube/client.ts';
+import { ANNOTATION_DEDUPE_KEY, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD_DIGEST, LABEL_BINDING, LABEL_MESSAGE_GROUP, LABEL_MESSAGE_ID } from '../job/labels.ts';
+import { labelValue, messageGroupLabel } from '../job/naming.ts';
+import { jobPhase } from '../reconcile/job-phase.ts';
+import { isAlreadyExists, type BatchApi, type CoreApi } from '../kube/client.ts';
 import type { EventReason } from '../kube/event-reasons.ts';
 import type { Logger } from '../log.ts';
 import * as metrics from '../metrics.ts';
 import { BatchDeleter } from '../sqs/batch-deleter.ts';
 import { sendToDeadLetter, type DeadLetterReason } from '../sqs/dead-letter.ts';
 import type { CapacityTracker } from './capacity.ts';
+import type { DeleteConfirmations } from './delete-confirmations.ts';
+import type { FifoGroups, Turn } from './fifo-groups.ts';
 import { planMessage, type CompiledBinding, type JobTypeLookup } from './plan.ts';
 
 
@@ -31,16 +35,20 @@ const MAX_RECEIVE_BACKOFF_MS = 30_000;
 export type DispatcherDeps = {
   sqs: SQSClient;
   payloads: PayloadStore;
-  batch: k8s.BatchV1Api;
-  core: k8s.CoreV1Api;
+  batch: BatchApi;
+  core: CoreApi;
   jobTypes: JobTypeLookup;
   capacity: CapacityTracker;
+  /** FIFO queues: each group's unfinished Jobs and whose turn it is (shared with the Job informer). */
+  groups: FifoGroups;
   log: Logger;
   /** Something an SRE should see on the QueueBinding (the caller turns it into an Event). */
   onWarning?: (reason: EventReason, message: string) => void;
   now?: () => number;
   /** Test hook: runs after a Job exists and before its message is deleted (crash-recovery tests). */
   afterJobCreated?: () => void;
+  /** Where this process records the Jobs whose messages it deleted (the outcome path reads it). */
+  confirmations?: DeleteConfirmations;
 };
 
 export type BindingStats = {
@@ -177,9 +185,23 @@ export class BindingDispatcher {
       if (!routed) this.#unrouted -= 1;
       routed = true;
     };
+    let turn: Turn | undefined;
     try {
+      const group = this.#binding.spec.queueUrl.endsWith('.fifo') ? message.Attributes?.MessageGroupId : undefined;
+      if (group !== undefined) {
+        turn = await this.#groupTurn(messageGroupLabel(group));
+        // Stopping: hand it back at once so the next dispatcher takes it up in order.
+        if (!turn) return await this.#changeVisibility(message, 0).then(() => undefined, () => undefined);
+      }
       const plan = await planMessage(this.#binding, this.#compiled, message, this.#deps.jobTypes, this.#deps.payloads);
-      if (plan.action === 'dead-letter') return await this.#deadLetter(message, plan.reason, plan.detail, log);
+      if (plan.action === 'dead-letter') {
+        if (plan.reason === 'PayloadFetchFailed' && await this.#alreadyDispatched(message)) {
+          log.debug('Redelivered after its Job was made and its extended-client payload deleted; deleting it');
+          await this.#delete(message);
+          return;
+        }
+        return await this.#deadLetter(message, plan.reason, plan.detail, log);
+      }
       if (plan.action === 'defer') {
         this.#deps.onWarning?.('JobTypeUnavailable', plan.detail);
         return await this.#defer(message, 'JobTypeUnavailable', DEFER_JOB_TYPE_UNAVAILABLE_SECONDS, log);
@@ -191,14 +213,22 @@ export class BindingDispatcher {
       }
       reservedType = jobType.metadata.name;
       const created = await this.#createJob(built, log);
-      if ('rejected' in created) return await this.#deadLetter(message, created.reason, created.rejected, log);
+      if ('rejected' in created) {
+        if (created.reason === 'DedupeKeyConflict') this.#deps.onWarning?.('DedupeKeyConflict', `message ${message.MessageId ?? ''}: ${created.rejected}`);
+        return await this.#deadLetter(message, created.reason, created.rejected, log);
+      }
 
       this.#deps.capacity.jobActive({
         namespace: this.#namespace, name: built.job.metadata!.name!, binding: this.#name, jobType: reservedType,
       });
+      turn?.created(built.job.metadata!.name!);
       if (sentTimestamp) metrics.messageToJobSeconds.observe(this.#labels, (this.#now() - sentTimestamp) / 1000);
       this.#deps.afterJobCreated?.();
-      await this.#delete(message);
+      if (await this.#delete(message)) {
+        // Only the message the Job came from: a producer's second copy says nothing of the first.
+        if (created.created || created.messageId === message.MessageId) this.#deps.confirmations?.confirm(created.uid);
+        if (plan.extendedPayload && this.#binding.spec.message.deleteExtendedPayloads) void this.#deletePayload(plan.extendedPayload, log);
+      }
       this.stats.dispatched += 1;
       metrics.messagesDispatched.inc({ ...this.#labels, job_type: reservedType });
       log.debug({ job: built.job.metadata!.name, jobType: reservedType, route: plan.route, created: created.created }, 'Dispatched message');
@@ -206,6 +236,7 @@ export class BindingDispatcher {
       // Left in SQS: it reappears after the visibility timeout and collides with its own Job if one exists.
       log.error({ err: error }, 'Message handling failed; leaving it for redelivery');
     } finally {
+      turn?.leave();
       heartbeat.stop();
       markRouted();
       if (reservedType) this.#deps.capacity.releaseType(this.#namespace, reservedType);
@@ -213,10 +244,37 @@ export class BindingDispatcher {
   }
 
   /**
+   * Waits for the message's turn in its FIFO group (fifo-groups.ts), held invisible meanwhile by the
+   * heartbeat. This process's cache may lag a Job another replica created a moment ago, so before
+   * dispatching it asks the API server for the group's unfinished Jobs (one LIST by the group's
+   * label, only for FIFO messages whose group the cache shows free) and waits for those too.
+   */
+  async #groupTurn(group: string): Promise<Turn | undefined> {
+    const { groups, batch } = this.#deps;
+    const signal = this.#abort.signal;
+    const turn = await groups.turn(this.#namespace, this.#name, group, signal);
+    if (!turn) return undefined;
+    for (;;) {
+      const { items } = await batch.listNamespacedJob({ namespace: this.#namespace, labelSelector: `${LABEL_BINDING}=${this.#name},${LABEL_MESSAGE_GROUP}=${group}` })
+        .catch((error: unknown) => {
+          turn.leave();
+          throw error;
+        });
+      const unfinished = items.filter((job) => jobPhase(job) === 'active');
+      if (unfinished.length === 0) return turn;
+      for (const job of unfinished) groups.jobActive({ namespace: this.#namespace, binding: this.#name, name: job.metadata!.name!, group });
+      if (!(await turn.ready(signal))) {
+        turn.leave();
+        return undefined;
+      }
+    }
+  }
+
+  /**
    * Creates the Job (and its payload Secret), retrying transient API errors. AlreadyExists is success
    * when the Job is ours; an object the API server rejects is returned as a rejection.
    */
-  async #createJob(built: BuiltJob, log: Logger): Promise<{ created: boolean } | { rejected: string; reason: DeadLetterReason }> {
+  async #createJob(built: BuiltJob, log: Logger): Promise<{ created: boolean; uid: string; messageId?: string } | { rejected: string; reason: DeadLetterReason }> {
     const { batch, core } = this.#deps;
     const namespace = this.#namespace;
     const name = built.job.metadata!.name!;
@@ -233,6 +291,8 @@ export class BindingDispatcher {
           const ours = job.metadata?.labels?.[LABEL_BINDING] === this.#name
             && job.metadata?.annotations?.[ANNOTATION_DEDUPE_KEY] === built.job.metadata?.annotations?.[ANNOTATION_DEDUPE_KEY];
           if (!ours) throw new AbortError(new Rejection('JobNameCollision', `Job ${name} exists and belongs to another message`));
+          const conflict = contentConflict(job, built.job);
+          if (conflict) throw new AbortError(new Rejection('DedupeKeyConflict', conflict));
         }
         if (built.secret) {
           try {
@@ -241,7 +301,7 @@ export class BindingDispatcher {
             if (!isAlreadyExists(error)) throw classify(error);
           }
         }
-        return { created };
+        return { created, uid: job.metadata?.uid ?? '', messageId: job.metadata?.annotations?.[ANNOTATION_MESSAGE_ID] };
       }, {
         retries: 8,
         minTimeout: 200,
@@ -288,13 +348,42 @@ export class BindingDispatcher {
     });
   }
 
-  async #delete(message: Message): Promise<void> {
+  /** True when SQS deleted the message. */
+  async #delete(message: Message): Promise<boolean> {
     try {
       await this.#deleter.delete(message.ReceiptHandle!);
+      return true;
     } catch (error) {
       // Its Job or dead-letter record exists: a redelivery collides and is deleted then.
       metrics.sqsErrors.inc({ ...this.#labels, operation: 'delete' });
       this.#deps.log.warn({ err: error, messageId: message.MessageId }, 'Delete failed; the message will be redelivered and collide');
+      return false;
+    }
+  }
+
+  /**
+   * SQS may deliver a message again after it was deleted. With deleteExtendedPayloads its payload is
+   * gone by then, so the redelivery cannot be decoded; if a Job of this binding came from the same
+   * MessageId, it is a duplicate, not a dead letter.
+   */
+  async #alreadyDispatched(message: Message): Promise<boolean> {
+    if (!this.#binding.spec.message.deleteExtendedPayloads || !message.MessageId) return false;
+    const { items } = await this.#deps.batch.listNamespacedJob({
+      namespace: this.#namespace, labelSelector: `${LABEL_BINDING}=${this.#name},${LABEL_MESSAGE_ID}=${labelValue(message.MessageId)}`,
+    });
+    return items.some((job) => job.metadata?.annotations?.[ANNOTATION_MESSAGE_ID] === message.MessageId);
+  }
+
+  /**
+   * The payload travels on the Job now; S3 keeps no copy, as the AWS extended clients do on delete.
+   * A dead-lettered message keeps its payload: its record is the pointer, and a redrive needs it.
+   */
+  async #deletePayload(pointer: { bucket: string; key: string }, log: Logger): Promise<void> {
+    try {
+      await this.#deps.payloads.deleteObject?.(pointer.bucket, pointer.key);
+    } catch (error) {
+      metrics.payloadDeleteErrors.inc(this.#labels);
+      log.warn({ err: error, bucket: pointer.bucket, key: pointer.key }, 'Could not delete the extended-client payload; it stays in S3');
     }
   }
 
@@ -329,6 +418,20 @@ class Rejection extends Error {
     super(message);
     this.reason = reason;
   }
+}
+
+/**
+ * A redelivery carries the same payload as the message that made the Job; another message that
+ * reuses the dedupe key does not, and must not vanish as a "duplicate". Jobs made before digests
+ * were recorded have none and count as duplicates, as they did.
+ */
+function contentConflict(existing: k8s.V1Job, wanted: k8s.V1Job): string | undefined {
+  const theirs = existing.metadata?.annotations?.[ANNOTATION_PAYLOAD_DIGEST];
+  const ours = wanted.metadata?.annotations?.[ANNOTATION_PAYLOAD_DIGEST];
+  if (theirs === undefined || ours === undefined || theirs === ours) return undefined;
+  const key = wanted.metadata?.annotations?.[ANNOTATION_DEDUPE_KEY] ?? '';
+  return `dedupe key ${key} is already Job ${existing.metadata?.name ?? ''}'s, whose message had different content `
+    + `(payload sha256 ${theirs.slice(0, 12)}…, this one ${ours.slice(0, 12)}…)`;
 }
 
 /** Invalid objects are the message's (or its JobType's) fault and will not improve; the rest may. */

@@ -4,8 +4,10 @@
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { JobType, QueueBinding } from '../api/schemas.ts';
 import { decodeMessage, DecodeError, type PayloadStore } from '../decode/index.ts';
+import { plainData, type CelMap } from '../decode/plain-data.ts';
+import { decodeRecord } from '../decode/record.ts';
 import { buildJob, type BuiltJob } from '../job/build-job.ts';
-import { ATTRIBUTE_DEDUPE_KEY } from '../job/labels.ts';
+import { ATTRIBUTE_DEDUPE_KEY, ATTRIBUTE_REDRIVE } from '../job/labels.ts';
 import { celValueToKey, compile, compileCached, type Compiled, type MessageContext } from '../route/cel.ts';
 import { compileRouter, type Router } from '../route/router.ts';
 import type { DeadLetterReason } from '../sqs/dead-letter.ts';
@@ -13,7 +15,7 @@ import type { DeadLetterReason } from '../sqs/dead-letter.ts';
 export type JobTypeLookup = (namespace: string, name: string) => { jobType: JobType } | { problem: string };
 
 export type MessagePlan =
-  | { action: 'create'; route: string; jobType: JobType; built: BuiltJob; sentTimestamp?: number }
+  | { action: 'create'; route: string; jobType: JobType; built: BuiltJob; sentTimestamp?: number; extendedPayload?: { bucket: string; key: string } }
   | { action: 'dead-letter'; reason: DeadLetterReason; detail: string }
   | { action: 'defer'; detail: string };
 
@@ -58,17 +60,9 @@ export async function planMessage(
   const decision = compiled.router(context);
   if (!decision.matched) return { action: 'dead-letter', reason: decision.reason, detail: decision.message };
 
-  // Messages Sluice itself sends (follow-ups, fan-ins) carry their idempotency key.
-  let dedupeKey = message.MessageAttributes?.[ATTRIBUTE_DEDUPE_KEY]?.StringValue ?? message.MessageId ?? '';
-  if (compiled.dedupe) {
-    const result = compiled.dedupe(context);
-    const key = 'value' in result ? celValueToKey(result.value) : undefined;
-    if (!key) {
-      const why = 'error' in result ? result.error : 'it did not return a string or number';
-      return { action: 'dead-letter', reason: 'DedupeKeyFailed', detail: `dedupeKey ${spec.dedupeKey ?? ''}: ${why}` };
-    }
-    dedupeKey = key;
-  }
+  const key = dedupeKeyOf(message, compiled, context, spec.dedupeKey);
+  if ('failure' in key) return { action: 'dead-letter', reason: 'DedupeKeyFailed', detail: key.failure };
+  const dedupeKey = key.key;
 
   const found = jobTypes(binding.metadata.namespace, decision.jobType);
   if (!('jobType' in found)) return { action: 'defer', detail: `route ${decision.route}: ${found.problem}` };
@@ -84,13 +78,42 @@ export async function planMessage(
     route: decision.route,
     messageId: message.MessageId ?? '',
     dedupeKey,
+    ...(message.ReceiptHandle && { receiptHandle: message.ReceiptHandle }),
+    ...(spec.queueUrl.endsWith('.fifo') && message.Attributes?.MessageGroupId !== undefined && { messageGroup: message.Attributes.MessageGroupId }),
     sentTimestamp,
     payload: { raw: decoded.raw, format: decoded.format, bytes: decoded.bytes },
+    decodeRecord: decodeRecord(decoded, spec.message.pipeFields, message.Attributes ?? {}),
     messageAttributes: stringAttributes(message.MessageAttributes),
     deadLetterQueueUrl: spec.deadLetter?.queueUrl,
     ...derived,
   }, jobType);
-  return { action: 'create', route: decision.route, jobType, built, ...(sentTimestamp && { sentTimestamp }) };
+  const pointer = decoded.envelope.extendedClient;
+  return {
+    action: 'create', route: decision.route, jobType, built,
+    ...(sentTimestamp && { sentTimestamp }),
+    ...(pointer && { extendedPayload: { bucket: pointer.bucket, key: pointer.key } }),
+  };
+}
+
+/**
+ * The message's idempotency key: the binding's dedupeKey expression, else the Sluice.DedupeKey of
+ * messages Sluice sent (follow-ups, fan-ins), else the MessageId. A redriven message (Sluice.Redrive)
+ * gets a new attempt identity derived from the dead letter, never from its own MessageId, which
+ * changes with every redrive.
+ */
+function dedupeKeyOf(message: Message, compiled: CompiledBinding, context: MessageContext, expression: string | undefined): { key: string } | { failure: string } {
+  const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue || undefined;
+  const sent = attribute(ATTRIBUTE_DEDUPE_KEY);
+  const redrive = attribute(ATTRIBUTE_REDRIVE);
+  let stable = sent;
+  if (compiled.dedupe) {
+    const key = messageKey(compiled.dedupe(context));
+    if ('problem' in key) return { failure: `dedupeKey ${expression ?? ''}: ${key.problem}` };
+    stable = key.key;
+  }
+  if (redrive) return { key: stable ? `${stable}#redrive:${redrive}` : `redrive:${redrive}` };
+  const key = stable ?? message.MessageId;
+  return key ? { key } : { failure: 'the message has no MessageId and no dedupe key' };
 }
 
 /** What the JobType computes from the message up front: its record's key and its fan-in group. */
@@ -98,11 +121,9 @@ function deriveFromMessage(jobType: JobType, context: MessageContext):
   | { statusKey?: string; fanIn?: { group: string; expected: number } }
   | { failure: { reason: DeadLetterReason; detail: string } } {
   const evaluate = (what: string, expression: string): string | { failure: { reason: DeadLetterReason; detail: string } } => {
-    const result = compileCached(expression)(context);
-    const key = 'value' in result ? celValueToKey(result.value) : undefined;
-    if (key !== undefined) return key;
-    const why = 'error' in result ? result.error : 'it did not return a string or number';
-    return { failure: { reason: what === 'statusSink.key.value' ? 'StatusKeyFailed' : 'FanInKeyFailed', detail: `JobType ${jobType.metadata.name} ${what} ${expression}: ${why}` } };
+    const key = messageKey(compileCached(expression)(context));
+    if ('key' in key) return key.key;
+    return { failure: { reason: what === 'statusSink.key.value' ? 'StatusKeyFailed' : 'FanInKeyFailed', detail: `JobType ${jobType.metadata.name} ${what} ${expression}: ${key.problem}` } };
   };
   const derived: { statusKey?: string; fanIn?: { group: string; expected: number } } = {};
   const { statusSink, fanIn } = jobType.spec;
@@ -124,15 +145,30 @@ function deriveFromMessage(jobType: JobType, context: MessageContext):
   return derived;
 }
 
+/** Keys longer than this are a mistake in the expression (they ride on the Job and on messages). */
+export const MAX_KEY_LENGTH = 1024;
+
+/** A key from a CEL result (dedupe, status, fan-in): an exact, non-empty, bounded string. */
+function messageKey(result: { value: unknown } | { error: string }): { key: string } | { problem: string } {
+  if ('error' in result) return { problem: result.error };
+  const { value } = result;
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    return { problem: `it returned ${value}, a number beyond 2^53 that stands for many integers; send it as a string or an int64` };
+  }
+  const key = celValueToKey(value);
+  if (key === undefined) return { problem: 'it did not return a string or number' };
+  if (key === '') return { problem: 'it returned an empty string' };
+  if (key.length > MAX_KEY_LENGTH) return { problem: `it returned ${key.length} characters; a key has at most ${MAX_KEY_LENGTH}` };
+  return { key };
+}
+
 function stringAttributes(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(attributes ?? {}).flatMap(([name, a]) => (a.StringValue === undefined ? [] : [[name, a.StringValue]])));
 }
 
-function attributeValues(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, string | Uint8Array> {
-  const values: Record<string, string | Uint8Array> = {};
-  for (const [name, attribute] of Object.entries(attributes ?? {})) {
+function attributeValues(attributes: Record<string, MessageAttributeValue> | undefined): CelMap<string | Uint8Array> {
+  return plainData(Object.entries(attributes ?? {}).flatMap(([name, attribute]) => {
     const value = attribute.StringValue ?? attribute.BinaryValue;
-    if (value !== undefined) values[name] = value;
-  }
-  return values;
+    return value === undefined ? [] : [[name, value] as [string, string | Uint8Array]];
+  }));
 }

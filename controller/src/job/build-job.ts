@@ -1,14 +1,16 @@
 // Turns one routed message and its JobType into the Job (and, for large or sensitive payloads, the
 // Secret) that runs it. Pure: the dispatcher creates what this returns.
 import type * as k8s from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import type { JobType } from '../api/schemas.ts';
 import {
-  ANNOTATION_DEAD_LETTER_QUEUE, ANNOTATION_DEDUPE_KEY, ANNOTATION_FAN_IN_EXPECTED, ANNOTATION_FAN_IN_GROUP,
-  ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_FORMAT, ANNOTATION_QUEUE_URL,
+  ANNOTATION_DEAD_LETTER_QUEUE, ANNOTATION_DECODE, ANNOTATION_DEDUPE_KEY, ANNOTATION_FAN_IN_EXPECTED, ANNOTATION_FAN_IN_GROUP,
+  ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_DIGEST, ANNOTATION_PAYLOAD_FORMAT, ANNOTATION_QUEUE_URL,
+  ANNOTATION_RECEIPT_HANDLE,
   ANNOTATION_ROUTE, ANNOTATION_SENT_AT, ANNOTATION_STATUS_KEY, FINALIZER_OUTCOME, LABEL_BINDING, LABEL_JOB_TYPE,
-  LABEL_MANAGED_BY, LABEL_MESSAGE_ID, MANAGED_BY,
+  LABEL_MANAGED_BY, LABEL_MESSAGE_GROUP, LABEL_MESSAGE_ID, MANAGED_BY,
 } from './labels.ts';
-import { jobName, labelValue } from './naming.ts';
+import { jobName, labelValue, messageGroupLabel } from './naming.ts';
 
 /** Payloads above this ride in a Secret: pod annotations share a 256 KiB budget. */
 export const ANNOTATION_PAYLOAD_MAX_BYTES = 64 * 1024;
@@ -26,6 +28,12 @@ export type JobRequest = {
   /** SQS SentTimestamp (ms since epoch), kept for latency measurements. */
   sentTimestamp?: number;
   payload: { raw: string; format: string; bytes: number };
+  /** How the payload was decoded (decode/record.ts), JSON. */
+  decodeRecord?: string;
+  /** The SQS receipt handle of the receive this Job comes from (outcome/message-release.ts). */
+  receiptHandle?: string;
+  /** FIFO queues: the message's MessageGroupId. */
+  messageGroup?: string;
   /** String message attributes of the original message, kept for its dead-letter record. */
   messageAttributes?: Record<string, string>;
   deadLetterQueueUrl?: string;
@@ -52,6 +60,7 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     [LABEL_BINDING]: request.binding,
     [LABEL_JOB_TYPE]: jobType.metadata.name,
     [LABEL_MESSAGE_ID]: labelValue(request.messageId),
+    ...(request.messageGroup !== undefined && { [LABEL_MESSAGE_GROUP]: messageGroupLabel(request.messageGroup) }),
   };
   const annotations: Record<string, string> = {
     [ANNOTATION_DEDUPE_KEY]: request.dedupeKey,
@@ -59,8 +68,11 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     [ANNOTATION_QUEUE_URL]: request.queueUrl,
     [ANNOTATION_MESSAGE_ID]: request.messageId,
     [ANNOTATION_PAYLOAD_FORMAT]: request.payload.format,
+    [ANNOTATION_PAYLOAD_DIGEST]: payloadDigest(request.payload.raw),
   };
   if (request.sentTimestamp !== undefined) annotations[ANNOTATION_SENT_AT] = new Date(request.sentTimestamp).toISOString();
+  if (request.decodeRecord !== undefined) annotations[ANNOTATION_DECODE] = request.decodeRecord;
+  if (request.receiptHandle) annotations[ANNOTATION_RECEIPT_HANDLE] = request.receiptHandle;
   if (request.deadLetterQueueUrl) annotations[ANNOTATION_DEAD_LETTER_QUEUE] = request.deadLetterQueueUrl;
   if (request.statusKey !== undefined) annotations[ANNOTATION_STATUS_KEY] = request.statusKey;
   if (request.fanIn) {
@@ -184,6 +196,11 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     stringData: { payload: request.payload.raw },
   };
   return { job, secret };
+}
+
+/** What a Job records of its payload to recognise the same content later, without keeping it. */
+export function payloadDigest(raw: string): string {
+  return createHash('sha256').update(raw, 'utf8').digest('hex');
 }
 
 /** The Secret's owner is the Job, so garbage collection removes it with the Job. */

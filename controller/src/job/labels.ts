@@ -4,16 +4,24 @@ export const LABEL_JOB_TYPE = 'sluice.dev/job-type';
 /** The SQS MessageId (valid as a label value: at most 63 characters of [A-Za-z0-9-]). */
 export const LABEL_MESSAGE_ID = 'sluice.dev/message-id';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+/** FIFO queues: a label-safe hash of the message's MessageGroupId (at most one unfinished Job per group). */
+export const LABEL_MESSAGE_GROUP = 'sluice.dev/message-group';
 export const MANAGED_BY = 'sluice';
 
 export const ANNOTATION_DEDUPE_KEY = 'sluice.dev/dedupe-key';
 export const ANNOTATION_ROUTE = 'sluice.dev/route';
 export const ANNOTATION_QUEUE_URL = 'sluice.dev/queue-url';
+/** The receipt handle of the receive that created the Job: lets the outcome path delete its message. */
+export const ANNOTATION_RECEIPT_HANDLE = 'sluice.dev/receipt-handle';
 export const ANNOTATION_SENT_AT = 'sluice.dev/sent-at';
 /** Small payloads ride on the pod as an annotation and reach the container through a downward API file. */
 export const ANNOTATION_PAYLOAD = 'sluice.dev/payload';
 export const ANNOTATION_PAYLOAD_FORMAT = 'sluice.dev/payload-format';
+/** How the message was decoded (decode/record.ts), so the outcome path sees the body routing saw. */
+export const ANNOTATION_DECODE = 'sluice.dev/decode';
 export const ANNOTATION_MESSAGE_ID = 'sluice.dev/message-id';
+/** sha256 (hex) of the payload: tells a redelivery (same content) from another message reusing the dedupe key. */
+export const ANNOTATION_PAYLOAD_DIGEST = 'sluice.dev/payload-digest';
 /** The producer's string message attributes (JSON), sent along when the message is dead-lettered. */
 export const ANNOTATION_MESSAGE_ATTRIBUTES = 'sluice.dev/message-attributes';
 export const ANNOTATION_DEAD_LETTER_QUEUE = 'sluice.dev/dead-letter-queue';
@@ -26,6 +34,12 @@ export const ANNOTATION_OUTCOME_DONE = 'sluice.dev/outcome-done';
 
 /** A message attribute Sluice puts on the messages it sends; the dispatcher uses it as the dedupe key. */
 export const ATTRIBUTE_DEDUPE_KEY = 'Sluice.DedupeKey';
+/**
+ * Set by `sluice dlq redrive` to the dead letter's MessageId: a new attempt identity, so the message
+ * runs again although its failed Job may still exist, while a repeated redrive of the same dead
+ * letter (a crash before it was deleted) still collides.
+ */
+export const ATTRIBUTE_REDRIVE = 'Sluice.Redrive';
 
 /** Kept on every Job Sluice creates until its outcome is recorded. */
 export const FINALIZER_OUTCOME = 'sluice.dev/outcome';

@@ -11,6 +11,11 @@ export function jobName(namespace: string, binding: string, dedupeKey: string): 
   return `${prefix}-${hash}`;
 }
 
+/** The label value of a FIFO MessageGroupId: always a hash, so every group id (up to 128 characters of any kind) fits. */
+export function messageGroupLabel(groupId: string): string {
+  return createHash('sha256').update(groupId).digest('hex').slice(0, 40);
+}
+
 /** A label-safe value for an arbitrary string: itself when valid, else a hash of it. */
 export function labelValue(value: string): string {
   if (/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value) && value.length <= 63) return value;

@@ -49,6 +49,17 @@ export interface KubeClients {
   objects: k8s.KubernetesObjectApi;
 }
 
+/** The batch/v1 calls Sluice makes; a narrow type so tests can pass a fake API. */
+export type BatchApi = Pick<k8s.BatchV1Api, 'createNamespacedJob' | 'readNamespacedJob' | 'listNamespacedJob' | 'patchNamespacedJob' | 'deleteNamespacedJob'>;
+
+/** The core/v1 calls Sluice makes. */
+export type CoreApi = Pick<k8s.CoreV1Api,
+  | 'createNamespacedSecret' | 'readNamespacedSecret' | 'listNamespacedPod'
+  | 'readNamespacedConfigMap' | 'createNamespacedConfigMap' | 'replaceNamespacedConfigMap' | 'deleteNamespacedConfigMap'>;
+
+/** Status writes of Sluice's own resources. */
+export type CustomObjectsStatusApi = Pick<k8s.CustomObjectsApi, 'patchNamespacedCustomObjectStatus'>;
+
 export function makeClients(kubeConfig: k8s.KubeConfig): KubeClients {
   return {
     kubeConfig,

@@ -19,6 +19,8 @@ export const EventReason = {
   JobTypeUnavailable: 'JobTypeUnavailable',
   /** A message could not run and the binding has no dead-letter queue; it stays in SQS. */
   NoDeadLetterQueue: 'NoDeadLetterQueue',
+  /** A message with different content reused another message's dedupe key; it was dead-lettered. */
+  DedupeKeyConflict: 'DedupeKeyConflict',
 
   // Job (and its JobType)
   /** A Job failed; its message goes to the dead-letter queue and the notifier. */
@@ -29,6 +31,8 @@ export const EventReason = {
   StatusRecordMissing: 'StatusRecordMissing',
   /** A pipeline's next message (onSuccess or fan-in) was sent. */
   FollowUpSent: 'FollowUpSent',
+  /** An outcome step can never succeed (a follow-up body that does not evaluate, a write the store refuses): recorded, not retried. */
+  OutcomeFailed: 'OutcomeFailed',
 
   // StatusSink
   /** The sink's store answered. */

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { done, type ReconcileRequest, type ReconcileResult, requeueAfter, WorkQueue } from './work-queue.ts';
+import { done, type ReconcileRequest, type ReconcileResult, requeueAfter, TerminalError, WorkQueue } from './work-queue.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -120,6 +120,31 @@ describe('WorkQueue', () => {
     expect(calls).toHaveLength(6);
     await tick(1);
     expect(calls).toHaveLength(7);
+  });
+
+  it('does not retry a terminal error, and counts it', async () => {
+    const terminal: string[] = [];
+    const results: string[] = [];
+    const calls: Call[] = [];
+    const queue = new WorkQueue({
+      name: 'test', logger, baseRetryDelayMs: 100,
+      metrics: { terminal: () => terminal.push('terminal'), reconciled: (result) => results.push(result) },
+      reconcile: (request) => new Promise<ReconcileResult>((resolve, reject) => {
+        calls.push({ request, at: Date.now(), finish: (result = done) => resolve(result), fail: reject });
+      }),
+    });
+    queue.start();
+    queue.add('ns/a');
+    await tick();
+    calls[0]!.fail(new TerminalError('the follow-up body can never evaluate'));
+    await tick(10_000);
+    expect(calls).toHaveLength(1);
+    expect(queue.numRequeues('ns/a')).toBe(0);
+    expect(terminal).toEqual(['terminal']);
+    expect(results).toEqual(['error']);
+    queue.add('ns/a');
+    await tick();
+    expect(calls).toHaveLength(2);
   });
 
   it('requeues after the requested delay without counting a failure', async () => {

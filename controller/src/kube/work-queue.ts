@@ -12,6 +12,15 @@ export type ReconcileResult =
 
 export const done: ReconcileResult = Object.freeze({ outcome: 'done' });
 
+/**
+ * A reconcile failure that retrying cannot fix (controller-runtime's TerminalError): a bad spec, an
+ * expression that can never evaluate. The queue logs and counts it and does not retry the key; the
+ * reconciler is expected to have recorded it where a person will see it (a condition, an Event).
+ */
+export class TerminalError extends Error {
+  override readonly name = 'TerminalError';
+}
+
 /** Reconcile again after `ms`, without counting a failure (e.g. to poll an external system). */
 export function requeueAfter(ms: number): ReconcileResult {
   return { outcome: 'requeue', afterMs: ms };
@@ -36,6 +45,8 @@ export interface WorkQueueMetrics {
   queueLatency?(seconds: number): void;
   workDuration?(seconds: number): void;
   retried?(): void;
+  /** A reconcile ended in a TerminalError. */
+  terminal?(): void;
   reconciled?(result: 'success' | 'error' | 'requeue_after'): void;
 }
 
@@ -219,8 +230,14 @@ export class WorkQueue {
       }
     } catch (err) {
       metrics.reconciled?.('error');
-      logger.error({ err, retries: this.numRequeues(key) }, 'Reconciler error');
-      this.addRateLimited(key);
+      if (err instanceof TerminalError) {
+        metrics.terminal?.();
+        this.forget(key);
+        logger.error({ err }, 'Reconciler error; terminal, not retried');
+      } else {
+        logger.error({ err, retries: this.numRequeues(key) }, 'Reconciler error');
+        this.addRateLimited(key);
+      }
     } finally {
       metrics.workDuration?.((clock.now() - startedAt) / 1000);
       this.#processing.delete(key);

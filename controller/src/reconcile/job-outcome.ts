@@ -1,63 +1,81 @@
 // Level-triggered handling of each Job Sluice created. Every phase change is written to the
-// application's record (monotonic, so repeats and late writes are harmless). When the Job finishes,
-// its outcome is recorded, then a failure is dead-lettered and notified, a success sends its
-// follow-up, a fan-in group is counted — each step marked on the Job so a retry does not repeat
-// it — and only then does the finalizer come off, so no delete can lose an outcome.
-import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
-import * as k8s from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
-import type { FollowUp, JobType, Phase } from '../api/schemas.ts';
+// application's record. When the Job finishes, its outcome is recorded; a failure is dead-lettered
+// and notified, a success sends its follow-ups, a fan-in group is counted — each step once, however
+// stale the cache (outcome/ledger.ts) — the message is made sure to be gone from SQS, and only then
+// does the finalizer come off, so no delete can lose an outcome or let the message run again.
+// A step that can never succeed is recorded and given up (outcome/failures.ts) instead of retried.
+// Each side effect lives in its own module under outcome/; this file is the order they run in.
+import type * as k8s from '@kubernetes/client-node';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { JobType, Notifications } from '../api/schemas.ts';
 import type { JobTypeLookup } from '../dispatch/plan.ts';
-import { decodeMessage } from '../decode/index.ts';
-import {
-  ANNOTATION_DEAD_LETTER_QUEUE, ANNOTATION_FAN_IN_EXPECTED, ANNOTATION_FAN_IN_GROUP, ANNOTATION_MESSAGE_ATTRIBUTES,
-  ANNOTATION_MESSAGE_ID, ANNOTATION_OUTCOME_DONE, ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_FORMAT, ANNOTATION_QUEUE_URL,
-  ATTRIBUTE_DEDUPE_KEY, FINALIZER_OUTCOME, LABEL_BINDING, LABEL_JOB_TYPE, LABEL_MANAGED_BY, MANAGED_BY,
-  ANNOTATION_STATUS_KEY,
-} from '../job/labels.ts';
-import { isAlreadyExists, isConflict, isNotFound } from '../kube/client.ts';
+import { ANNOTATION_FAN_IN_GROUP, ANNOTATION_OUTCOME_DONE, ANNOTATION_PAYLOAD, LABEL_BINDING, LABEL_JOB_TYPE } from '../job/labels.ts';
+import { isNotFound, mergePatch, type BatchApi, type CoreApi } from '../kube/client.ts';
 import { EventReason } from '../kube/event-reasons.ts';
-import { done, requeueAfter, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
+import { done, requeueAfter, TerminalError, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
 import type { Logger } from '../log.ts';
-import type { Notifications } from '../api/schemas.ts';
 import type { FailureReport } from '../notify/types.ts';
-import { celToJson, compileCached, type MessageContext } from '../route/cel.ts';
+import { deadLetterJob } from '../outcome/dead-letter.ts';
+import { countIntoFanIn } from '../outcome/fan-in.ts';
+import { releaseFinalizer } from '../outcome/finalizer.ts';
+import { OutcomeFailures } from '../outcome/failures.ts';
+import { planFollowUp, sendMessages, type PlannedMessage } from '../outcome/follow-up.ts';
+import type { OutcomeHealth } from '../outcome/health.ts';
+import type { OutcomeLedger, Step } from '../outcome/ledger.ts';
+import { messageContext, payloadOf } from '../outcome/message-context.ts';
+import type { MessageRelease } from '../outcome/message-release.ts';
+import { OutcomeError } from '../outcome/outcome-error.ts';
+import { StatusRecorder } from '../outcome/status.ts';
 import type { StatusSinkClient } from '../sinks/types.ts';
-import { writeVersion } from '../sinks/types.ts';
-import { sendToDeadLetter } from '../sqs/dead-letter.ts';
 import type { ObjectCache } from './cache.ts';
 import { hasOutcomeFinalizer } from './job-phase.ts';
-import { observedPhase, outcomeFacts, sentAtMillis, sinkFields, type Facts } from './outcome-facts.ts';
+import { lastPod, observedPhase, outcomeFacts, type Facts } from './outcome-facts.ts';
 import type { EventSink } from './queue-binding.ts';
 
 export type JobOutcomeDeps = {
-  batch: k8s.BatchV1Api;
-  core: k8s.CoreV1Api;
+  batch: BatchApi;
+  core: CoreApi;
   jobs: ObjectCache<k8s.V1Job>;
+  /** The Job's pods, from the pod informer (outcome/pods.ts). */
+  pods: (job: k8s.V1Job) => k8s.V1Pod[];
   jobTypes: JobTypeLookup;
   sinks: (namespace: string, name: string) => Promise<StatusSinkClient>;
   notify: (report: FailureReport, config: Notifications, namespace: string) => Promise<void>;
   sqsFor: (queueUrl: string, options?: { region?: string; endpoint?: string }) => SQSClient;
   event: EventSink;
+  ledger: OutcomeLedger;
+  health: OutcomeHealth;
+  messages: MessageRelease;
   now?: () => Date;
 };
 
-type Step = 'dead-letter' | 'notify' | 'on-success' | 'fan-in';
+/** A finished Job's pods may reach the pod cache after the Job's verdict reaches the Job cache. */
+const POD_SETTLE_MS = 10_000;
+const POD_SETTLE_RECHECK_MS = 1_000;
+/** A finalizer patch whose `test` failed: our copy is older than the Job; the cache catches up. */
+const FINALIZER_RECHECK_MS = 1_000;
 
 export class JobOutcomeReconciler {
   readonly #deps: JobOutcomeDeps;
-  /** Phases already written by this process, per Job uid: spares the database repeat writes. */
-  readonly #written = new Map<string, Phase>();
+  readonly #status: StatusRecorder;
+  readonly #failures: OutcomeFailures;
 
   constructor(deps: JobOutcomeDeps) {
     this.#deps = deps;
+    this.#status = new StatusRecorder({ sinks: deps.sinks, event: deps.event });
+    this.#failures = new OutcomeFailures(deps.event, deps.health);
   }
 
   readonly reconcile = async ({ namespace, name, logger }: ReconcileRequest): Promise<ReconcileResult> => {
+    const { ledger } = this.#deps;
     const job = this.#deps.jobs.get(namespace!, name);
-    if (!job || !hasOutcomeFinalizer(job)) return done;
+    if (!job || !hasOutcomeFinalizer(job) || ledger.isReleased(job)) return done;
     const found = this.#deps.jobTypes(namespace!, job.metadata?.labels?.[LABEL_JOB_TYPE] ?? '');
     const jobType = 'jobType' in found ? found.jobType : undefined;
+    const terminal = (error: unknown) => {
+      if (!(error instanceof OutcomeError)) throw error;
+      this.#failures.record(job, jobType, error, logger);
+    };
 
     let phase = observedPhase(job);
     let override: { reason: string; message: string } | undefined;
@@ -67,93 +85,133 @@ export class JobOutcomeReconciler {
         phase = 'failed';
         override = { reason: 'Deleted', message: 'the Job was deleted before it finished' };
       } else {
-        const pending = await this.#unschedulable(job, jobType);
-        if ('failed' in pending) {
-          phase = 'failed';
-          override = pending.failed;
-          deleteJob = true;
-        } else {
-          await this.#writeSink(job, jobType, outcomeFacts(job, [], phase), logger);
+        const pending = this.#unschedulable(job, jobType);
+        if (!('failed' in pending)) {
+          await this.#status.write(job, jobType, outcomeFacts(job, [], phase), logger).catch(terminal);
           return pending.recheckAfterMs ? requeueAfter(pending.recheckAfterMs) : done;
         }
+        phase = 'failed';
+        override = pending.failed;
+        deleteJob = true;
       }
     }
 
-    const pods = await this.#pods(job);
-    const facts = outcomeFacts(job, pods, phase, override);
-    await this.#writeSink(job, jobType, facts, logger);
-    const doneSteps = new Set((job.metadata?.annotations?.[ANNOTATION_OUTCOME_DONE] ?? '').split(',').filter(Boolean));
-    const step = async (name: Step, run: () => Promise<void>) => {
-      if (doneSteps.has(name)) return;
-      await run();
-      doneSteps.add(name);
-      await this.#markDone(job, doneSteps);
-    };
+    const pods = this.#deps.pods(job);
+    let facts = outcomeFacts(job, pods, phase, override);
+    if (!override && !this.#podsSettled(pods, facts)) return requeueAfter(POD_SETTLE_RECHECK_MS);
+    const context = lazy(async () => messageContext(job, await payloadOf(this.#deps.core, job), facts));
 
-    if (phase === 'failed') {
-      this.#deps.event(job, 'Warning', EventReason.JobFailed, `${facts.reason ?? 'Failed'}: ${facts.message ?? 'no message'}`);
-      if (jobType) this.#deps.event(jobType, 'Warning', EventReason.JobFailed, `Job ${name} failed: ${facts.reason ?? 'Failed'}`);
-      await step('dead-letter', () => this.#deadLetter(job, facts, logger));
-      const notifications = jobType?.spec.notifications;
-      if (notifications) await step('notify', () => this.#deps.notify(this.#report(job, facts), notifications, namespace!));
-    }
+    // A success whose follow-up can never be built did not complete: say so in the record too.
+    let followUps: PlannedMessage[] = [];
     const onSuccess = jobType?.spec.onSuccess;
     if (phase === 'succeeded' && onSuccess) {
-      await step('on-success', () => this.#followUp(job, facts, onSuccess, `${namespace}/${name}/on-success`, logger));
+      try {
+        followUps = planFollowUp(onSuccess, await context(), `${namespace}/${name}/on-success`, 'onSuccess', 'FollowUpInvalid');
+      } catch (error) {
+        terminal(error);
+        facts = { ...facts, phase: 'failed', reason: EventReason.OutcomeFailed, message: (error as Error).message };
+      }
+    }
+    await this.#status.write(job, jobType, facts, logger).catch(terminal);
+
+    const steps = this.#steps(job, logger);
+    if (facts.phase === 'failed') {
+      // A success whose outcome failed was recorded as such (OutcomeFailed) above.
+      if (phase === 'failed') {
+        this.#deps.event(job, 'Warning', EventReason.JobFailed, `${facts.reason ?? 'Failed'}: ${facts.message ?? 'no message'}`);
+        if (jobType) this.#deps.event(jobType, 'Warning', EventReason.JobFailed, `Job ${name} failed: ${facts.reason ?? 'Failed'}`);
+      }
+      const reason = phase === 'failed' ? 'JobFailed' : 'OutcomeFailed';
+      await steps.run('dead-letter', () => this.#deadLetter(job, facts, reason, `${facts.reason ?? 'Failed'}: ${facts.message ?? ''}`.trim(), logger)).catch(terminal);
+      const notifications = jobType?.spec.notifications;
+      if (notifications) await steps.run('notify', () => this.#deps.notify(this.#report(job, facts), notifications, namespace!));
+    }
+    if (followUps.length > 0 && onSuccess) {
+      await steps.run('on-success', async () => {
+        try {
+          // A FIFO follow-up stays in its message's group; other messages share their binding's.
+          const group = (await context()).attributes.MessageGroupId ?? job.metadata?.labels?.[LABEL_BINDING] ?? 'sluice';
+          await sendMessages(this.#deps.sqsFor(onSuccess.queueUrl, onSuccess), onSuccess.queueUrl, followUps, group);
+          this.#deps.event(job, 'Normal', EventReason.FollowUpSent, `Sent ${followUps.length} message(s) to ${onSuccess.queueUrl}`);
+        } catch (error) {
+          terminal(error);
+          await this.#deadLetter(job, facts, 'OutcomeFailed', (error as Error).message, logger).catch(terminal);
+        }
+      });
     }
     if (jobType?.spec.fanIn && job.metadata?.annotations?.[ANNOTATION_FAN_IN_GROUP] !== undefined) {
-      await step('fan-in', () => this.#fanIn(job, jobType, facts, logger));
+      await steps.run('fan-in', async () => {
+        try {
+          await countIntoFanIn({ core: this.#deps.core, sqsFor: this.#deps.sqsFor, now: () => this.#now() }, job, jobType, facts.phase, context, logger);
+        } catch (error) {
+          terminal(error);
+          await this.#deadLetter(job, facts, 'OutcomeFailed', (error as Error).message, logger).catch(terminal);
+        }
+      });
     }
 
+    const release = await this.#deps.messages.release(job);
+    if ('waitMs' in release) return requeueAfter(release.waitMs);
     if (deleteJob) {
       await this.#deps.batch.deleteNamespacedJob({ namespace: namespace!, name, propagationPolicy: 'Background' }).catch((error: unknown) => {
         if (!isNotFound(error)) throw error;
       });
     }
-    await this.#removeFinalizer(job);
-    this.#written.delete(job.metadata?.uid ?? '');
-    logger.info({ phase, reason: facts.reason }, 'Recorded Job outcome; removed finalizer');
+    if ((await releaseFinalizer(this.#deps.batch, steps.latest())) === 'changed') return requeueAfter(FINALIZER_RECHECK_MS);
+    ledger.released(job);
+    this.#status.forget(job.metadata?.uid ?? '');
+    logger.info({ phase: facts.phase, reason: facts.reason }, 'Recorded Job outcome; removed finalizer');
+    const failures = this.#failures.of(job);
+    if (failures.length > 0) {
+      throw new TerminalError(`outcome of Job ${namespace}/${name} recorded incompletely: ${failures.map((f) => `${f.reason}: ${f.message}`).join('; ')}`);
+    }
+    if (jobType) this.#deps.health.recorded(namespace!, jobType.metadata.name);
     return done;
   };
 
-  async #writeSink(job: k8s.V1Job, jobType: JobType | undefined, facts: Facts, logger: Logger): Promise<void> {
-    const mapping = jobType?.spec.statusSink;
-    const key = job.metadata?.annotations?.[ANNOTATION_STATUS_KEY];
-    if (!mapping || key === undefined) return;
-    const uid = job.metadata?.uid ?? '';
-    if (this.#written.get(uid) === facts.phase) return;
-    const namespace = job.metadata!.namespace!;
-    try {
-      const sink = await this.#deps.sinks(namespace, mapping.name);
-      const result = await sink.write({
-        table: mapping.table ?? '',
-        keyField: mapping.key.field,
-        key,
-        version: writeVersion(sentAtMillis(job), facts.phase),
-        versionField: mapping.versionField,
-        fields: sinkFields(mapping, facts),
-        createIfMissing: mapping.createIfMissing,
-      });
-      this.#written.set(uid, facts.phase);
-      logger.debug({ phase: facts.phase, key, result }, 'Wrote status');
-      if (result === 'missing') {
-        this.#deps.event(job, 'Warning', EventReason.StatusRecordMissing, `no record with ${mapping.key.field}=${key} in ${mapping.name}; createIfMissing is false`);
-      }
-    } catch (error) {
-      const message = `writing ${facts.phase} to StatusSink ${mapping.name} failed: ${(error as Error).message}`;
-      this.#deps.event(job, 'Warning', EventReason.SinkWriteFailed, message);
-      if (jobType) this.#deps.event(jobType, 'Warning', EventReason.SinkWriteFailed, message);
-      throw new Error(message, { cause: error });
-    }
+  /** The Job is gone (informer delete): nothing of it will come back. */
+  forget(uid: string): void {
+    this.#deps.ledger.forget(uid);
+    this.#status.forget(uid);
+    this.#failures.forget(uid);
+    this.#deps.messages.forget(uid);
+  }
+
+  /**
+   * Runs each step at most once (the ledger), then writes what is done to the Job; the patch's
+   * answer is the freshest copy of the Job, which the finalizer patch then uses.
+   */
+  #steps(job: k8s.V1Job, logger: Logger) {
+    const { ledger } = this.#deps;
+    let latest = job;
+    return {
+      run: async (step: Step, run: () => Promise<unknown>): Promise<void> => {
+        if (ledger.done(job).has(step)) return;
+        await run();
+        ledger.add(job, step);
+        latest = await this.#deps.batch.patchNamespacedJob(
+          { namespace: job.metadata!.namespace!, name: job.metadata!.name!, body: { metadata: { annotations: { [ANNOTATION_OUTCOME_DONE]: [...ledger.done(job)].join(',') } } } },
+          mergePatch(),
+        );
+        logger.debug({ step }, 'Outcome step done');
+      },
+      latest: () => latest,
+    };
+  }
+
+  async #deadLetter(job: k8s.V1Job, facts: Facts, reason: 'JobFailed' | 'OutcomeFailed', detail: string, logger: Logger): Promise<void> {
+    const sent = await deadLetterJob((queueUrl) => this.#deps.sqsFor(queueUrl), job, await payloadOf(this.#deps.core, job), facts, reason, detail);
+    if (sent) logger.info({ reason }, 'Dead-lettered the Job\'s message');
+    else logger.info({ reason }, 'The Job\'s message cannot be dead-lettered: its binding has no dead-letter queue');
   }
 
   /** Fails a Job whose pod has not been scheduled within retries.maxPendingSeconds. */
-  async #unschedulable(job: k8s.V1Job, jobType: JobType | undefined): Promise<{ failed: { reason: string; message: string } } | { recheckAfterMs?: number }> {
+  #unschedulable(job: k8s.V1Job, jobType: JobType | undefined): { failed: { reason: string; message: string } } | { recheckAfterMs?: number } {
     const maxPending = jobType?.spec.retries.maxPendingSeconds;
     if (!maxPending || (job.status?.ready ?? 0) > 0) return {};
     const age = this.#now() - new Date(job.metadata?.creationTimestamp ?? this.#now()).getTime();
     if (age < maxPending * 1000) return { recheckAfterMs: maxPending * 1000 - age + 500 };
-    const unscheduled = (await this.#pods(job))
+    const unscheduled = this.#deps.pods(job)
       .map((pod) => pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False'))
       .find((condition) => condition !== undefined);
     if (!unscheduled) return { recheckAfterMs: 10_000 };
@@ -165,146 +223,13 @@ export class JobOutcomeReconciler {
     };
   }
 
-  async #deadLetter(job: k8s.V1Job, facts: Facts, logger: Logger): Promise<void> {
-    const queueUrl = job.metadata?.annotations?.[ANNOTATION_DEAD_LETTER_QUEUE];
-    if (!queueUrl) {
-      logger.info('Job failed; its binding has no dead-letter queue');
-      return;
-    }
-    const attributes: Record<string, MessageAttributeValue> = {};
-    for (const [name, value] of Object.entries(parseAttributes(job))) attributes[name] = { DataType: 'String', StringValue: value };
-    const extra: Record<string, string> = {
-      JobName: job.metadata!.name!,
-      JobType: job.metadata?.labels?.[LABEL_JOB_TYPE] ?? '',
-      Attempts: String(facts.attempts ?? 0),
-    };
-    if (facts.exitCode !== undefined) extra.ExitCode = String(facts.exitCode);
-    await sendToDeadLetter(this.#deps.sqsFor(queueUrl), queueUrl, {
-      Body: await this.#payload(job),
-      MessageId: job.metadata?.annotations?.[ANNOTATION_MESSAGE_ID],
-      MessageAttributes: attributes,
-    }, {
-      reason: 'JobFailed',
-      detail: `${facts.reason ?? 'Failed'}: ${facts.message ?? ''}`.trim(),
-      binding: job.metadata?.labels?.[LABEL_BINDING] ?? '',
-      sourceQueueUrl: job.metadata?.annotations?.[ANNOTATION_QUEUE_URL] ?? '',
-      extra,
-    });
-    logger.info({ queueUrl }, 'Dead-lettered the failed Job\'s message');
-  }
-
-  /** Sends the next step's message; its dedupe key makes a repeat (after a crash) collide downstream. */
-  async #followUp(job: k8s.V1Job, facts: Facts, followUp: FollowUp, dedupeKey: string, logger: Logger, context?: MessageContext): Promise<void> {
-    const messageContext = context ?? await this.#context(job, facts);
-    const result = compileCached(followUp.body)(messageContext);
-    if ('error' in result) throw new Error(`follow-up body ${followUp.body}: ${result.error}`);
-    const value = celToJson(result.value);
-    const body = typeof value === 'string' ? value : JSON.stringify(value);
-    const fifo = followUp.queueUrl.endsWith('.fifo');
-    await this.#deps.sqsFor(followUp.queueUrl, followUp).send(new SendMessageCommand({
-      QueueUrl: followUp.queueUrl,
-      MessageBody: body,
-      MessageAttributes: { [ATTRIBUTE_DEDUPE_KEY]: { DataType: 'String', StringValue: dedupeKey } },
-      ...(fifo && { MessageGroupId: job.metadata?.labels?.[LABEL_BINDING] ?? 'sluice', MessageDeduplicationId: hash(dedupeKey) }),
-    }));
-    this.#deps.event(job, 'Normal', EventReason.FollowUpSent, `Sent a message to ${followUp.queueUrl}`);
-    logger.info({ queueUrl: followUp.queueUrl }, 'Sent follow-up message');
-  }
-
-  /**
-   * Counts this Job into its fan-in group (a ConfigMap, so the count survives restarts and Job
-   * deletion). The Job that completes the group claims the send in the same write, so only one
-   * Job ever sends it; the claim also lets that Job resend after a crash before the send.
-   */
-  async #fanIn(job: k8s.V1Job, jobType: JobType, facts: Facts, logger: Logger): Promise<void> {
-    const namespace = job.metadata!.namespace!;
-    const jobName = job.metadata!.name!;
-    const group = job.metadata!.annotations![ANNOTATION_FAN_IN_GROUP]!;
-    const expected = Number(job.metadata!.annotations![ANNOTATION_FAN_IN_EXPECTED]);
-    const name = `sluice-fanin-${hash(`${jobType.metadata.name}/${group}`).slice(0, 20)}`;
-    const { core } = this.#deps;
-
-    let state: k8s.V1ConfigMap;
-    try {
-      state = await core.readNamespacedConfigMap({ namespace, name });
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      try {
-        state = await core.createNamespacedConfigMap({
-          namespace,
-          body: {
-            metadata: { name, labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_JOB_TYPE]: jobType.metadata.name }, annotations: { [ANNOTATION_FAN_IN_GROUP]: group } },
-            data: {},
-          },
-        });
-      } catch (createError) {
-        if (isAlreadyExists(createError)) throw new Error('fan-in state created concurrently; retrying', { cause: createError });
-        throw createError;
-      }
-    }
-    const data = { ...state.data };
-    data[`job.${jobName}`] = facts.phase;
-    const finished = Object.keys(data).filter((k) => k.startsWith('job.')).length;
-    const complete = finished >= expected;
-    if (complete && !data.claimedBy) data.claimedBy = jobName;
-    if (JSON.stringify(data) !== JSON.stringify(state.data ?? {})) {
-      try {
-        state = await core.replaceNamespacedConfigMap({ namespace, name, body: { ...state, data } });
-      } catch (error) {
-        if (isConflict(error)) throw new Error('fan-in state changed concurrently; retrying', { cause: error });
-        throw error;
-      }
-    }
-    logger.debug({ group, finished, expected }, 'Counted Job into its fan-in group');
-    if (state.data?.claimedBy !== jobName || state.data.sentAt) return;
-
-    const context = await this.#context(job, facts);
-    context.job = { ...context.job, group, finished, expected };
-    await this.#followUp(job, facts, jobType.spec.fanIn!.send, `${namespace}/fan-in/${jobType.metadata.name}/${group}`, logger, context);
-    await core.replaceNamespacedConfigMap({
-      namespace, name, body: { ...state, data: { ...state.data, sentAt: new Date(this.#now()).toISOString() } },
-    });
-  }
-
-  async #context(job: k8s.V1Job, facts: Facts): Promise<MessageContext> {
-    const format = job.metadata?.annotations?.[ANNOTATION_PAYLOAD_FORMAT] ?? 'text';
-    const raw = await this.#payload(job);
-    const decoded = await decodeMessage(
-      { body: raw, messageAttributes: {} },
-      { format: format === 'json' || format === 'pipe' ? format : 'text', unwrap: [], pipeFields: ['type', 'jobId', 'metadata'], maxBodyBytes: Number.MAX_SAFE_INTEGER },
-      { getObject: () => Promise.reject(new Error('no payload store when finishing a Job')) },
-    );
-    return {
-      body: decoded.body,
-      attributes: {},
-      messageAttributes: parseAttributes(job),
-      envelope: {},
-      result: facts.result ?? null,
-      job: {
-        name: job.metadata?.name,
-        namespace: job.metadata?.namespace,
-        jobType: job.metadata?.labels?.[LABEL_JOB_TYPE],
-        binding: job.metadata?.labels?.[LABEL_BINDING],
-        messageId: facts.messageId,
-        phase: facts.phase,
-      },
-    };
-  }
-
-  /** The message as the producer sent it: on the pod template, or in the Job's Secret. */
-  async #payload(job: k8s.V1Job): Promise<string> {
-    const inline = job.spec?.template.metadata?.annotations?.[ANNOTATION_PAYLOAD];
-    if (inline !== undefined) return inline;
-    const secret = await this.#deps.core.readNamespacedSecret({ namespace: job.metadata!.namespace!, name: job.metadata!.name! });
-    return Buffer.from(secret.data?.payload ?? '', 'base64').toString('utf8');
-  }
-
-  async #pods(job: k8s.V1Job): Promise<k8s.V1Pod[]> {
-    const list = await this.#deps.core.listNamespacedPod({
-      namespace: job.metadata!.namespace!,
-      labelSelector: `batch.kubernetes.io/controller-uid=${job.metadata!.uid!}`,
-    });
-    return list.items;
+  /** Whether the last pod's end (exit code, termination message: the result) is in the cache yet. */
+  #podsSettled(pods: k8s.V1Pod[], facts: Facts): boolean {
+    if (facts.phase !== 'succeeded' && facts.phase !== 'failed') return true;
+    const pod = lastPod(pods);
+    const terminated = pod?.status?.containerStatuses?.some((c) => c.state?.terminated !== undefined) ?? false;
+    if (terminated) return true;
+    return facts.finishedAt === undefined || this.#now() - facts.finishedAt.getTime() > POD_SETTLE_MS;
   }
 
   #report(job: k8s.V1Job, facts: Facts): FailureReport {
@@ -323,46 +248,13 @@ export class JobOutcomeReconciler {
     };
   }
 
-  async #markDone(job: k8s.V1Job, steps: Set<string>): Promise<void> {
-    await this.#deps.batch.patchNamespacedJob(
-      { namespace: job.metadata!.namespace!, name: job.metadata!.name!, body: { metadata: { annotations: { [ANNOTATION_OUTCOME_DONE]: [...steps].join(',') } } } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
-  }
-
-  /** Removes only our finalizer, guarded by resourceVersion so a concurrent change is re-read, not lost. */
-  async #removeFinalizer(job: k8s.V1Job): Promise<void> {
-    const current = await this.#deps.batch.readNamespacedJob({ namespace: job.metadata!.namespace!, name: job.metadata!.name! }).catch((error: unknown) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
-    if (!current) return;
-    const finalizers = (current.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER_OUTCOME);
-    try {
-      await this.#deps.batch.patchNamespacedJob(
-        { namespace: current.metadata!.namespace!, name: current.metadata!.name!, body: { metadata: { finalizers, resourceVersion: current.metadata!.resourceVersion } } },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      );
-    } catch (error) {
-      if (isNotFound(error)) return;
-      if (isConflict(error)) throw new Error('Job changed while removing the finalizer; retrying', { cause: error });
-      throw error;
-    }
-  }
-
   #now(): number {
     return this.#deps.now?.().getTime() ?? Date.now();
   }
 }
 
-function parseAttributes(job: k8s.V1Job): Record<string, string> {
-  try {
-    return JSON.parse(job.metadata?.annotations?.[ANNOTATION_MESSAGE_ATTRIBUTES] ?? '{}') as Record<string, string>;
-  } catch {
-    return {};
-  }
-}
-
-function hash(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+/** Runs `make` once, on first use: the payload is read (maybe from a Secret) only when a step needs it. */
+function lazy<T>(make: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= make());
 }

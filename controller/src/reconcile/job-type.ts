@@ -2,13 +2,15 @@
 // counts of this type's Jobs that still exist (finished Jobs leave after ttlSecondsAfterFinished).
 import type * as k8s from '@kubernetes/client-node';
 import { API_VERSION, type JobType, type JobTypeSpec, type JobTypeStatus } from '../api/schemas.ts';
-import { compileCached } from '../route/cel.ts';
+import { compileCached, type CelScope } from '../route/cel.ts';
 import { parseSpec } from '../api/validate.ts';
 import type { JobTypeLookup } from '../dispatch/plan.ts';
 import { LABEL_JOB_TYPE } from '../job/labels.ts';
 import { setCondition } from '../kube/conditions.ts';
 import { EventReason as reasons } from '../kube/event-reasons.ts';
 import { done, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
+import { initJobTypeMetrics } from '../metrics.ts';
+import type { OutcomeHealth } from '../outcome/health.ts';
 import type { ObjectCache } from './cache.ts';
 import { failureReason, jobPhase } from './job-phase.ts';
 import type { EventSink } from './queue-binding.ts';
@@ -42,17 +44,18 @@ export class JobTypeCatalog {
 
 /** The first CEL expression of the spec that does not compile, as a condition message. */
 function expressionProblem(spec: JobTypeSpec): string | undefined {
-  const expressions: [string, string | undefined][] = [
-    ['statusSink.key.value', spec.statusSink?.key.value],
-    ['onSuccess.body', spec.onSuccess?.body],
-    ['fanIn.group', spec.fanIn?.group],
-    ['fanIn.expected', spec.fanIn?.expected],
-    ['fanIn.send.body', spec.fanIn?.send.body],
+  const expressions: [string, string | undefined, CelScope][] = [
+    ['statusSink.key.value', spec.statusSink?.key.value, 'message'],
+    ['onSuccess.forEach', spec.onSuccess?.forEach, 'followUp'],
+    ['onSuccess.body', spec.onSuccess?.body, 'followUp'],
+    ['fanIn.group', spec.fanIn?.group, 'message'],
+    ['fanIn.expected', spec.fanIn?.expected, 'message'],
+    ['fanIn.send.body', spec.fanIn?.send.body, 'followUp'],
   ];
-  for (const [field, expression] of expressions) {
+  for (const [field, expression, scope] of expressions) {
     if (expression === undefined) continue;
     try {
-      compileCached(expression);
+      compileCached(expression, scope);
     } catch (error) {
       return `spec.${field}: ${(error as Error).message}`;
     }
@@ -66,6 +69,8 @@ export type JobTypeDeps = {
   catalog: JobTypeCatalog;
   status: StatusWriter;
   event: EventSink;
+  /** Whether its Jobs' outcomes are recorded (the OutcomesHealthy condition's one source). */
+  health?: OutcomeHealth;
   now?: () => Date;
 };
 
@@ -93,10 +98,14 @@ export function jobTypeReconciler(deps: JobTypeDeps) {
         if (!lastFailure || time > lastFailure.time) lastFailure = { time, reason: failureReason(job) ?? 'Failed' };
       }
     }
+    initJobTypeMetrics(namespace!, name);
+    let conditions = setCondition(stored.status?.conditions, { ...ready, observedGeneration: stored.metadata.generation }, now);
+    const outcomes = deps.health?.condition(namespace!, name);
+    if (outcomes) conditions = setCondition(conditions, { ...outcomes, observedGeneration: stored.metadata.generation }, now);
     const status: JobTypeStatus = {
       ...stored.status,
       observedGeneration: stored.metadata.generation,
-      conditions: setCondition(stored.status?.conditions, { ...ready, observedGeneration: stored.metadata.generation }, now),
+      conditions,
       ...counts,
       ...(lastFailure && { lastFailureReason: lastFailure.reason }),
     };

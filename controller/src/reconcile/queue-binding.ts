@@ -8,7 +8,7 @@ import { API_VERSION, type QueueBinding, type QueueBindingStatus } from '../api/
 import { parseSpec } from '../api/validate.ts';
 import { BindingDispatcher, type DispatcherDeps } from '../dispatch/dispatcher.ts';
 import { compileBinding, type JobTypeLookup } from '../dispatch/plan.ts';
-import { isNotFound } from '../kube/client.ts';
+import type { ReferencedSecrets } from '../kube/secret-cache.ts';
 import { setCondition, type Condition, type ConditionUpdate } from '../kube/conditions.ts';
 import { EventReason as reasons, type EventReason } from '../kube/event-reasons.ts';
 import { done, requeueAfter, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
@@ -17,11 +17,13 @@ import type { ObjectCache } from './cache.ts';
 import type { StatusWriter } from './status-writer.ts';
 
 export const STATUS_INTERVAL_MS = 5_000;
+const SECRET_SYNC_RECHECK_MS = 250;
 
 export type EventSink = (object: k8s.KubernetesObject, type: 'Normal' | 'Warning', reason: EventReason, message: string) => void;
 
 export type QueueBindingDeps = {
-  core: k8s.CoreV1Api;
+  /** The credentials Secrets bindings reference, each watched while referenced. */
+  secrets: ReferencedSecrets;
   bindings: ObjectCache<QueueBinding>;
   jobTypes: JobTypeLookup;
   status: StatusWriter;
@@ -51,7 +53,8 @@ export class QueueBindingReconciler {
     const conditions = (updates: ConditionUpdate[]) =>
       updates.reduce<Condition[]>((list, update) => setCondition(list, { observedGeneration: generation, ...update }, this.#now()), stored.status?.conditions ?? []);
     const fail = async (reason: EventReason, message: string, result: ReconcileResult = done) => {
-      await this.#stop(key);
+      // A binding waiting for its Secret keeps watching for it.
+      await this.#stop(key, { keepSecret: reason === reasons.CredentialsUnavailable });
       await this.#writeStatus(stored, {
         conditions: conditions([
           { type: 'Ready', status: 'False', reason, message },
@@ -72,18 +75,20 @@ export class QueueBindingReconciler {
       return fail(reasons.InvalidExpression, (error as Error).message);
     }
 
-    let credentials: { value?: AwsCredentials; version: string };
+    let credentials: { value?: AwsCredentials; version: string } | 'pending';
     try {
-      credentials = await this.#credentials(binding);
+      credentials = this.#credentials(key, binding);
     } catch (error) {
       return fail(reasons.CredentialsUnavailable, (error as Error).message, requeueAfter(30_000));
     }
+    // The Secret's watch has not listed yet: come back, without reporting anything.
+    if (credentials === 'pending') return requeueAfter(SECRET_SYNC_RECHECK_MS);
 
     const fingerprint = hash([binding.spec.queueUrl, binding.spec.region, binding.spec.endpoint, credentials.version]);
     let running = this.#running.get(key);
     if (running && running.fingerprint !== fingerprint) {
       logger.info('Queue or credentials changed; restarting the dispatcher');
-      await this.#stop(key);
+      await this.#stop(key, { keepSecret: true });
       running = undefined;
     }
     if (running) {
@@ -143,29 +148,36 @@ export class QueueBindingReconciler {
     return requeueAfter(STATUS_INTERVAL_MS);
   };
 
+  /** The SQS client of the binding's running dispatcher (its region, endpoint and credentials). */
+  sqsOf(namespace: string, name: string): SQSClient | undefined {
+    return this.#running.get(`${namespace}/${name}`)?.sqs;
+  }
+
   /** Stops every dispatcher: no new receives, in-flight messages finish. */
   async stopAll(): Promise<void> {
     await Promise.all([...this.#running.keys()].map((key) => this.#stop(key)));
   }
 
-  async #stop(key: string): Promise<void> {
+  async #stop(key: string, options: { keepSecret?: boolean } = {}): Promise<void> {
+    if (!options.keepSecret) this.#deps.secrets.release(key);
     const running = this.#running.get(key);
     if (!running) return;
     this.#running.delete(key);
     await running.dispatcher.stop();
   }
 
-  async #credentials(binding: QueueBinding): Promise<{ value?: AwsCredentials; version: string }> {
+  #credentials(key: string, binding: QueueBinding): { value?: AwsCredentials; version: string } | 'pending' {
     const ref = binding.spec.credentials?.secretRef;
-    if (!ref) return { version: 'default-chain' };
-    let secret: k8s.V1Secret;
-    try {
-      secret = await this.#deps.core.readNamespacedSecret({ namespace: binding.metadata.namespace, name: ref.name });
-    } catch (error) {
-      if (isNotFound(error)) throw new Error(`Secret ${ref.name} not found`, { cause: error });
-      throw error;
+    if (!ref) {
+      this.#deps.secrets.release(key);
+      return { version: 'default-chain' };
     }
-    const read = (key: string | undefined) => (key && secret.data?.[key] ? Buffer.from(secret.data[key], 'base64').toString('utf8') : undefined);
+    this.#deps.secrets.use(key, binding.metadata.namespace, ref.name);
+    const view = this.#deps.secrets.get(binding.metadata.namespace, ref.name);
+    if (!view.synced) return 'pending';
+    const secret = view.secret;
+    if (!secret) throw new Error(`Secret ${ref.name} not found`);
+    const read = (field: string | undefined) => (field && secret.data?.[field] ? Buffer.from(secret.data[field], 'base64').toString('utf8') : undefined);
     const accessKeyId = read(ref.accessKeyIdKey);
     const secretAccessKey = read(ref.secretAccessKeyKey);
     if (!accessKeyId || !secretAccessKey) {

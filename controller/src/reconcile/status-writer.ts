@@ -4,14 +4,14 @@ import * as k8s from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { GROUP, VERSION } from '../api/schemas.ts';
 import { kinds, type KindName } from '../api/kinds.ts';
-import { isNotFound } from '../kube/client.ts';
+import { isNotFound, type CustomObjectsStatusApi } from '../kube/client.ts';
 
 export type StatusTarget = { apiVersion: string; kind: KindName; namespace: string; name: string };
 
 export class StatusWriter {
-  readonly #custom: k8s.CustomObjectsApi;
+  readonly #custom: CustomObjectsStatusApi;
 
-  constructor(custom: k8s.CustomObjectsApi) {
+  constructor(custom: CustomObjectsStatusApi) {
     this.#custom = custom;
   }
 

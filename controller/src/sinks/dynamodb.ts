@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { convertToAttr } from '@aws-sdk/util-dynamodb';
 import type { SinkWrite, StatusSinkClient, WriteResult } from './types.ts';
+import { SinkConfigError } from './permanent-errors.ts';
 import { checkVersion, fieldsToSet, targetTable } from './write-fields.ts';
 
 export type DynamoSinkOptions = { region?: string; endpoint?: string; table?: string };
@@ -98,10 +99,10 @@ export class DynamoStatusSink implements StatusSinkClient {
     const partition = keys.find((k) => k.KeyType === 'HASH')?.AttributeName;
     const sort = keys.find((k) => k.KeyType === 'RANGE')?.AttributeName;
     if (sort !== undefined) {
-      throw new Error(`DynamoDB table ${table} has a sort key (${sort}); a status record must be addressed by its partition key alone`);
+      throw new SinkConfigError(`DynamoDB table ${table} has a sort key (${sort}); a status record must be addressed by its partition key alone`);
     }
     if (partition !== keyField) {
-      throw new Error(`the partition key of DynamoDB table ${table} is ${partition}, not ${keyField}`);
+      throw new SinkConfigError(`the partition key of DynamoDB table ${table} is ${partition}, not ${keyField}`);
     }
     return description?.AttributeDefinitions?.find((a) => a.AttributeName === keyField)?.AttributeType;
   }
@@ -125,11 +126,11 @@ export class DynamoStatusSink implements StatusSinkClient {
 }
 
 export function keyAttribute(key: string | number, type: KeyType, table: string, keyField: string): AttributeValue {
-  if (type === 'B') throw new Error(`DynamoDB table ${table} has a binary key (${keyField}); status sinks support string and number keys`);
+  if (type === 'B') throw new SinkConfigError(`DynamoDB table ${table} has a binary key (${keyField}); status sinks support string and number keys`);
   if (type === 'S') return { S: String(key) };
   if (type === 'N' || typeof key === 'number') {
     const number = typeof key === 'number' ? key : key.trim() === '' ? Number.NaN : Number(key);
-    if (!Number.isFinite(number)) throw new Error(`key ${JSON.stringify(key)} is not a number, but ${table}.${keyField} is numeric`);
+    if (!Number.isFinite(number)) throw new SinkConfigError(`key ${JSON.stringify(key)} is not a number, but ${table}.${keyField} is numeric`);
     return { N: typeof key === 'number' ? String(key) : key.trim() };
   }
   return { S: key };

@@ -7,6 +7,7 @@
 // and timestamptz columns for times, jsonb (or json) columns for results and other documents.
 import { Pool, escapeIdentifier } from 'pg';
 import type { SinkWrite, StatusSinkClient, WriteResult } from './types.ts';
+import { SinkConfigError } from './permanent-errors.ts';
 import { checkVersion, fieldsToSet, targetTable } from './write-fields.ts';
 
 export const PG_POOL_OPTIONS = {
@@ -103,7 +104,7 @@ export class PostgresStatusSink implements StatusSinkClient {
 /** `interviews` or `app.interviews`, each part quoted: names are used exactly as written. */
 export function quoteTable(table: string): string {
   const parts = table.split('.');
-  if (parts.length > 2 || parts.some((part) => part === '')) throw new Error(`invalid PostgreSQL table name ${JSON.stringify(table)}`);
+  if (parts.length > 2 || parts.some((part) => part === '')) throw new SinkConfigError(`invalid PostgreSQL table name ${JSON.stringify(table)}`);
   return parts.map(escapeIdentifier).join('.');
 }
 

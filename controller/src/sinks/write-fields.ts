@@ -1,4 +1,5 @@
 // What every backend does with a SinkWrite before storing it: pick the table and the fields to set.
+import { SinkConfigError } from './permanent-errors.ts';
 import type { SinkWrite } from './types.ts';
 
 /** The JobType's table, else the StatusSink's default; a write with neither has nowhere to go. */
@@ -6,7 +7,7 @@ export function targetTable(write: SinkWrite, defaultTable: string | undefined, 
   const table = write.table || defaultTable;
   if (table) return table;
   const where = noun === 'collection' ? "the JobType's statusSink.table" : "the JobType's statusSink.table or the StatusSink's table";
-  throw new Error(`no ${noun} to write to: set ${where}`);
+  throw new SinkConfigError(`no ${noun} to write to: set ${where}`);
 }
 
 /**
@@ -22,6 +23,6 @@ export function fieldsToSet(write: SinkWrite, reserved: readonly string[] = []):
 /** Versions are compared as numbers by every store; beyond 2^53 they would silently round. */
 export function checkVersion(write: SinkWrite): void {
   if (!Number.isSafeInteger(write.version) || write.version < 0) {
-    throw new Error(`write version ${write.version} is not a non-negative safe integer`);
+    throw new SinkConfigError(`write version ${write.version} is not a non-negative safe integer`);
   }
 }

@@ -2,6 +2,17 @@
 // learning whether its own message was deleted.
 import { DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
+/** One entry of a batch that SQS did not delete, with its error code (e.g. ReceiptHandleIsInvalid). */
+export class DeleteFailed extends Error {
+  override readonly name = 'DeleteFailed';
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(`delete failed: ${code} ${message}`.trim());
+    this.code = code;
+  }
+}
+
 type Pending = { receiptHandle: string; resolve: () => void; reject: (error: Error) => void };
 
 export class BatchDeleter {
@@ -51,7 +62,7 @@ export class BatchDeleter {
       const failed = new Map((result.Failed ?? []).map((f) => [f.Id, f]));
       batch.forEach((p, i) => {
         const failure = failed.get(String(i));
-        if (failure) p.reject(new Error(`delete failed: ${failure.Code ?? ''} ${failure.Message ?? ''}`.trim()));
+        if (failure) p.reject(new DeleteFailed(failure.Code ?? '', failure.Message ?? ''));
         else p.resolve();
       });
     } catch (error) {

@@ -6,9 +6,9 @@ const MAX_ATTRIBUTES = 10;
 const MAX_DETAIL_CHARS = 4096;
 
 export type DeadLetterReason =
-  | 'MalformedJson' | 'MalformedEnvelope' | 'UnknownFormat' | 'BodyTooLarge' | 'InvalidUtf8'
+  | 'MalformedJson' | 'MalformedEnvelope' | 'UnknownFormat' | 'BodyTooLarge' | 'InvalidUtf8' | 'UnsupportedCharacters'
   | 'PayloadFetchFailed' | 'MalformedPipe' | 'NoRouteMatched' | 'RouteEvaluationFailed' | 'DedupeKeyFailed'
-  | 'StatusKeyFailed' | 'FanInKeyFailed' | 'JobRejected' | 'JobNameCollision' | 'JobFailed';
+  | 'StatusKeyFailed' | 'FanInKeyFailed' | 'JobRejected' | 'JobNameCollision' | 'DedupeKeyConflict' | 'JobFailed' | 'OutcomeFailed';
 
 export type DeadLetterRecord = {
   reason: DeadLetterReason;

@@ -1,5 +1,5 @@
-// Reads SQS Extended Client payloads from S3 for the decoder.
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+// Reads SQS Extended Client payloads from S3 for the decoder, and deletes them once dispatched.
+import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { PayloadStore } from '../decode/index.ts';
 import { bodyTooLarge } from '../decode/errors.ts';
 
@@ -14,6 +14,9 @@ export function s3PayloadStore(s3: S3Client): PayloadStore {
         throw bodyTooLarge('extended-client payload', object.ContentLength ?? 0, options.maxBytes, ` (s3://${bucket}/${key})`);
       }
       return object.Body.transformToByteArray();
+    },
+    async deleteObject(bucket, key) {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
   };
 }

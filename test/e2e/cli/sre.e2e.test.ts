@@ -87,7 +87,8 @@ describe('sluice dlq', () => {
     expect(await queueDepth(dlqUrl)).toBe(0);
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2, MessageAttributeNames: ['All'] }));
     expect(Messages.map((m) => m.Body).sort()).toEqual(['TRANSCODE_VIDEO|job-1|meta', 'TRANSCODE_VIDEO|job-2|meta']);
-    for (const m of Messages) expect(Object.keys(m.MessageAttributes ?? {})).toEqual(['tenant']);
+    // The producer's attributes, and the redrive's own attempt identity (the dead letter's MessageId).
+    for (const m of Messages) expect(Object.keys(m.MessageAttributes ?? {}).sort()).toEqual(['Sluice.Redrive', 'tenant']);
   });
 });
 
