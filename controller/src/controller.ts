@@ -34,6 +34,9 @@ import { JobTypeCatalog, jobTypeReconciler } from './reconcile/job-type.ts';
 import { QueueBindingReconciler, type EventSink } from './reconcile/queue-binding.ts';
 import { StatusWriter } from './reconcile/status-writer.ts';
 import { startHealthServer } from './server.ts';
+import { liveProgressDeps } from './progress/lookups.ts';
+import { ProgressService } from './progress/progress.ts';
+import { startProgressServer } from './progress/server.ts';
 import { awsClientOptions, makeS3Client, makeSqsClient } from './sqs/client.ts';
 import { s3PayloadStore } from './sqs/payload-store.ts';
 
@@ -45,6 +48,10 @@ export type ControllerOptions = {
   leaseDurationSeconds: number;
   identity: string;
   metricsBindAddress: string;
+  /** Serves the progress API job pods report to; every replica serves it. Empty: none. */
+  progressBindAddress?: string;
+  /** The progress API's URL as job pods reach it, set on every Job; none: Jobs get no progress URL. */
+  progressUrl?: string;
   log: Logger;
 };
 
@@ -61,6 +68,12 @@ export async function runController(options: ControllerOptions): Promise<void> {
     // until its caches have synced.
     ready: () => lifecycle.ready(),
   });
+
+  // The progress API answers on every replica, leader or not (progress/lookups.ts).
+  const progressSinks = new SinkCache();
+  const progressServer = options.progressBindAddress
+    ? await startProgressServer(options.progressBindAddress, new ProgressService(liveProgressDeps(kubeConfig, progressSinks, secretReader(clients.core))), log.child({ component: 'progress' }))
+    : undefined;
 
   const electionEvents = new EventRecorder({ events: clients.events, reportingInstance: options.identity, logger: log });
   const elector = new LeaderElector({
@@ -82,6 +95,8 @@ export async function runController(options: ControllerOptions): Promise<void> {
     await lifecycle.stop();
     await elector.release();
     await electionEvents.flush();
+    progressServer?.close();
+    await progressSinks.close();
     server.close();
     log.info('Stopped');
     process.exit(0);
@@ -169,6 +184,7 @@ async function startLeading(
         capacity,
         groups,
         confirmations,
+        jobContext: { ...(options.progressUrl && { progressUrl: options.progressUrl }), dispatcher: options.identity },
         log: log.child({ binding: keyOf(binding.metadata.namespace, binding.metadata.name) }),
         // Test hook: 1 kills the process after the first Job it creates, a fraction after that share of them.
         ...(crashAfterJobCreate > 0 && { afterJobCreated: () => { if (Math.random() < crashAfterJobCreate) process.kill(process.pid, 'SIGKILL'); } }),
@@ -176,12 +192,7 @@ async function startLeading(
     },
   });
 
-  const readSecret = (secretNamespace: string) => async (name: string, key: string) => {
-    const secret = await clients.core.readNamespacedSecret({ namespace: secretNamespace, name });
-    const value = secret.data?.[key];
-    if (value === undefined) throw new Error(`Secret ${secretNamespace}/${name} has no key ${key}`);
-    return Buffer.from(value, 'base64').toString('utf8');
-  };
+  const readSecret = secretReader(clients.core);
   const sinks = new SinkCache();
   const openSink = (sinkNamespace: string, name: string) => {
     const sink = statusSinks.get(sinkNamespace, name);
@@ -299,5 +310,15 @@ async function startLeading(
       informers,
       recorders: [recorder],
     }),
+  };
+}
+
+/** Reads a key of a Secret in a namespace (sink URIs, notifier webhooks), as the sinks open. */
+function secretReader(core: k8s.CoreV1Api) {
+  return (namespace: string) => async (name: string, key: string) => {
+    const secret = await core.readNamespacedSecret({ namespace, name });
+    const value = secret.data?.[key];
+    if (value === undefined) throw new Error(`Secret ${namespace}/${name} has no key ${key}`);
+    return Buffer.from(value, 'base64').toString('utf8');
   };
 }

@@ -49,12 +49,16 @@ export function startController(options: {
   logName: string;
   logLevel?: string;
   detached?: boolean;
+  /** Serve the progress API here (HOST:PORT) and give Jobs this URL; off by default. */
+  progress?: { bindAddress: string; url: string };
 }): ChildProcess {
   const log = openSync(resolve(repoRoot, `.local/logs/${options.logName}.log`), 'w');
   const child = spawn(process.execPath, [
     resolve(repoRoot, 'controller/src/cli/main.ts'), 'controller',
     '--namespace', options.namespace, '--lease-namespace', options.namespace,
     '--metrics-bind-address', `127.0.0.1:${options.metricsPort}`,
+    '--progress-bind-address', options.progress?.bindAddress ?? '',
+    '--progress-url', options.progress?.url ?? '',
   ], {
     stdio: ['ignore', log, log],
     detached: options.detached ?? false,

@@ -18,10 +18,12 @@ program
   .addOption(new Option('--lease-duration <seconds>', 'how long a lease lasts without renewal').argParser(positiveInt).default(15))
   .addOption(new Option('--identity <id>', 'this replica\'s identity in the Lease').env('POD_NAME').default(`${hostname()}-${process.pid}`))
   .addOption(new Option('--metrics-bind-address <host:port>', 'serves /metrics, /healthz and /readyz').default(':8080'))
+  .addOption(new Option('--progress-bind-address <host:port>', 'serves the progress API job pods report to (POST /v1/progress); empty: none').default(':8082'))
+  .addOption(new Option('--progress-url <url>', 'the progress API as job pods reach it, given to every Job (default: the sluice-controller Service of $POD_NAMESPACE on port 8082); empty: no progress reporting'))
   .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
   .action(async (options: {
     namespace?: string; leaseNamespace: string; leaseName: string; leaseDuration: number; identity: string;
-    metricsBindAddress: string; logLevel: string;
+    metricsBindAddress: string; progressBindAddress: string; progressUrl?: string; logLevel: string;
   }) => {
     const log = createLogger({ level: options.logLevel });
     await runController({
@@ -31,6 +33,8 @@ program
       leaseDurationSeconds: options.leaseDuration,
       identity: options.identity,
       metricsBindAddress: options.metricsBindAddress,
+      ...(options.progressBindAddress && { progressBindAddress: options.progressBindAddress }),
+      ...(progressUrl(options.progressUrl) && { progressUrl: progressUrl(options.progressUrl) }),
       log,
     });
   });
@@ -83,6 +87,13 @@ program
   .action(async (binding: string, options: { namespace: string; body: string }) => {
     await sendTestMessage(options.namespace, binding, options.body, print);
   });
+
+/** An explicit URL (empty: none), else the in-cluster Service when the pod knows its namespace. */
+function progressUrl(explicit: string | undefined): string | undefined {
+  if (explicit !== undefined) return explicit || undefined;
+  const namespace = process.env.POD_NAMESPACE;
+  return namespace ? `http://sluice-controller.${namespace}.svc:8082/v1/progress` : undefined;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);

@@ -21,7 +21,7 @@ import { sendToDeadLetter, type DeadLetterReason } from '../sqs/dead-letter.ts';
 import type { CapacityTracker } from './capacity.ts';
 import type { DeleteConfirmations } from './delete-confirmations.ts';
 import type { FifoGroups, Turn } from './fifo-groups.ts';
-import { planMessage, type CompiledBinding, type JobTypeLookup } from './plan.ts';
+import { planMessage, type CompiledBinding, type JobContext, type JobTypeLookup } from './plan.ts';
 
 
 /** How long a message waits in SQS before it is offered again when it cannot run yet. */
@@ -49,6 +49,8 @@ export type DispatcherDeps = {
   afterJobCreated?: () => void;
   /** Where this process records the Jobs whose messages it deleted (the outcome path reads it). */
   confirmations?: DeleteConfirmations;
+  /** Added to every Job: the progress API and this process's identity. */
+  jobContext?: JobContext;
 };
 
 export type BindingStats = {
@@ -193,7 +195,7 @@ export class BindingDispatcher {
         // Stopping: hand it back at once so the next dispatcher takes it up in order.
         if (!turn) return await this.#changeVisibility(message, 0).then(() => undefined, () => undefined);
       }
-      const plan = await planMessage(this.#binding, this.#compiled, message, this.#deps.jobTypes, this.#deps.payloads);
+      const plan = await planMessage(this.#binding, this.#compiled, message, this.#deps.jobTypes, this.#deps.payloads, this.#deps.jobContext);
       if (plan.action === 'dead-letter') {
         if (plan.reason === 'PayloadFetchFailed' && await this.#alreadyDispatched(message)) {
           log.debug('Redelivered after its Job was made and its extended-client payload deleted; deleting it');

@@ -36,12 +36,16 @@ export function compileBinding(binding: QueueBinding): CompiledBinding {
  * Decodes, routes and builds the Job for a message. Throws only when the message cannot be judged
  * now (a payload S3 could not serve): it should then stay in SQS for redelivery.
  */
+/** What the process creating Jobs adds to every one: the progress API it offers and its own identity. */
+export type JobContext = { progressUrl?: string; dispatcher?: string };
+
 export async function planMessage(
   binding: QueueBinding,
   compiled: CompiledBinding,
   message: Message,
   jobTypes: JobTypeLookup,
   payloads: PayloadStore,
+  jobContext: JobContext = {},
 ): Promise<MessagePlan> {
   const spec = binding.spec;
   let decoded;
@@ -86,6 +90,7 @@ export async function planMessage(
     messageAttributes: stringAttributes(message.MessageAttributes),
     deadLetterQueueUrl: spec.deadLetter?.queueUrl,
     ...derived,
+    ...jobContext,
   }, jobType);
   const pointer = decoded.envelope.extendedClient;
   return {

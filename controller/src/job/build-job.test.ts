@@ -22,6 +22,26 @@ const request = (raw = '{"jobId":"j-1"}', extra: Partial<JobRequest> = {}): JobR
 });
 
 describe('buildJob', () => {
+  it('gives the container the progress API and a token bound to its pod for audience sluice, only when offered', () => {
+    const { job } = buildJob(request('{}', { progressUrl: 'http://10.96.0.20:8082/v1/progress', dispatcher: 'sluice-controller-7d9f-x2' }), jobType({}));
+    const pod = job.spec!.template;
+    const container = pod.spec!.containers[0]!;
+    expect(container.env).toEqual(expect.arrayContaining([
+      { name: 'SLUICE_PROGRESS_URL', value: 'http://10.96.0.20:8082/v1/progress' },
+      { name: 'SLUICE_TOKEN_FILE', value: '/var/run/secrets/sluice/token' },
+    ]));
+    expect(pod.spec?.volumes).toContainEqual({
+      name: 'sluice-token',
+      projected: { sources: [{ serviceAccountToken: { audience: 'sluice', expirationSeconds: 3600, path: 'token' } }] },
+    });
+    expect(container.volumeMounts).toContainEqual({ name: 'sluice-token', mountPath: '/var/run/secrets/sluice', readOnly: true });
+    expect(job.metadata?.labels?.['sluice.dev/dispatcher']).toBe('sluice-controller-7d9f-x2');
+
+    const without = buildJob(request(), jobType({})).job.spec!.template.spec!;
+    expect(without.containers[0]!.env?.map((e) => e.name)).not.toContain('SLUICE_PROGRESS_URL');
+    expect(without.volumes?.map((v) => v.name)).not.toContain('sluice-token');
+  });
+
   it('labels, names and finalizes the Job so it can be found and its outcome recorded', () => {
     const { job, secret } = buildJob(request(), jobType({}));
     expect(secret).toBeUndefined();

@@ -8,7 +8,7 @@ import {
   ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_DIGEST, ANNOTATION_PAYLOAD_FORMAT, ANNOTATION_QUEUE_URL,
   ANNOTATION_RECEIPT_HANDLE,
   ANNOTATION_ROUTE, ANNOTATION_SENT_AT, ANNOTATION_STATUS_KEY, FINALIZER_OUTCOME, LABEL_BINDING, LABEL_JOB_TYPE,
-  LABEL_MANAGED_BY, LABEL_MESSAGE_GROUP, LABEL_MESSAGE_ID, MANAGED_BY,
+  LABEL_MANAGED_BY, LABEL_MESSAGE_GROUP, LABEL_MESSAGE_ID, MANAGED_BY, LABEL_DISPATCHER, PROGRESS_AUDIENCE,
 } from './labels.ts';
 import { jobName, labelValue, messageGroupLabel } from './naming.ts';
 
@@ -40,7 +40,15 @@ export type JobRequest = {
   /** The application record's key (JobType statusSink.key). */
   statusKey?: string;
   fanIn?: { group: string; expected: number };
+  /** Where the container reports progress (the controller's progress API); none: no reporting. */
+  progressUrl?: string;
+  /** The dispatcher process creating the Job (shared capacity counts each holder's Jobs). */
+  dispatcher?: string;
 };
+
+/** The job's token for the progress API: projected, bound to its pod, for the audience `sluice`. */
+export const PROGRESS_TOKEN_DIR = '/var/run/secrets/sluice';
+const PROGRESS_TOKEN_VOLUME = 'sluice-token';
 
 /** Producer attributes bigger than this are not kept on the Job. */
 const MAX_KEPT_ATTRIBUTES_BYTES = 8 * 1024;
@@ -61,6 +69,7 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     [LABEL_JOB_TYPE]: jobType.metadata.name,
     [LABEL_MESSAGE_ID]: labelValue(request.messageId),
     ...(request.messageGroup !== undefined && { [LABEL_MESSAGE_GROUP]: messageGroupLabel(request.messageGroup) }),
+    ...(request.dispatcher !== undefined && { [LABEL_DISPATCHER]: labelValue(request.dispatcher) }),
   };
   const annotations: Record<string, string> = {
     [ANNOTATION_DEDUPE_KEY]: request.dedupeKey,
@@ -95,6 +104,9 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     { name: 'SLUICE_JOB_NAME', value: name },
   ];
   if (inEnv) env.push({ name: 'SLUICE_PAYLOAD', value: request.payload.raw });
+  if (request.progressUrl) {
+    env.push({ name: 'SLUICE_PROGRESS_URL', value: request.progressUrl }, { name: 'SLUICE_TOKEN_FILE', value: `${PROGRESS_TOKEN_DIR}/token` });
+  }
   env.push(...((spec.env ?? []) as unknown as k8s.V1EnvVar[]));
 
   const limits: Record<string, string> = stringValues(spec.resources?.limits);
@@ -130,7 +142,10 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
       requests: stringValues(spec.resources?.requests),
       limits,
     },
-    volumeMounts: [{ name: PAYLOAD_VOLUME, mountPath: payload.mountPath, readOnly: true }],
+    volumeMounts: [
+      { name: PAYLOAD_VOLUME, mountPath: payload.mountPath, readOnly: true },
+      ...(request.progressUrl ? [{ name: PROGRESS_TOKEN_VOLUME, mountPath: PROGRESS_TOKEN_DIR, readOnly: true }] : []),
+    ],
     // On failure the last log lines become the termination message, which outcomes report.
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
@@ -138,7 +153,12 @@ export function buildJob(request: JobRequest, jobType: JobType): BuiltJob {
     ...base,
     restartPolicy: 'Never', // podFailurePolicy requires it; retries are the Job's backoffLimit
     containers: [container, ...(base.containers ?? [])],
-    volumes: [...(base.volumes ?? []), payloadVolume],
+    volumes: [
+      ...(base.volumes ?? []),
+      payloadVolume,
+      // The kubelet rotates it; an hour keeps a stolen copy short-lived.
+      ...(request.progressUrl ? [{ name: PROGRESS_TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: PROGRESS_AUDIENCE, expirationSeconds: 3600, path: 'token' } }] } }] : []),
+    ],
   };
   if (Object.keys(nodeSelector).length > 0) podSpec.nodeSelector = { ...base.nodeSelector, ...nodeSelector };
   if (tolerations.length > 0) podSpec.tolerations = [...(base.tolerations ?? []), ...tolerations];

@@ -6,6 +6,8 @@ export const LABEL_MESSAGE_ID = 'sluice.dev/message-id';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 /** FIFO queues: a label-safe hash of the message's MessageGroupId (at most one unfinished Job per group). */
 export const LABEL_MESSAGE_GROUP = 'sluice.dev/message-group';
+/** The dispatcher process (a label-safe form of its identity) that created the Job: shared capacity counts by it. */
+export const LABEL_DISPATCHER = 'sluice.dev/dispatcher';
 export const MANAGED_BY = 'sluice';
 
 export const ANNOTATION_DEDUPE_KEY = 'sluice.dev/dedupe-key';
@@ -43,3 +45,6 @@ export const ATTRIBUTE_REDRIVE = 'Sluice.Redrive';
 
 /** Kept on every Job Sluice creates until its outcome is recorded. */
 export const FINALIZER_OUTCOME = 'sluice.dev/outcome';
+
+/** The audience of the projected token a job presents to the progress API. */
+export const PROGRESS_AUDIENCE = 'sluice';

@@ -4,8 +4,8 @@
 // so a pod reporting every second costs one TokenReview per token, not one per report.
 import type * as k8s from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
+import { PROGRESS_AUDIENCE } from '../job/labels.ts';
 
-export const PROGRESS_AUDIENCE = 'sluice';
 const POD_NAME = 'authentication.kubernetes.io/pod-name';
 const POD_UID = 'authentication.kubernetes.io/pod-uid';
 

@@ -24,6 +24,8 @@ export type ControllerOptions = {
   identity?: string;
   leaseDurationSeconds?: number;
   env?: Record<string, string>;
+  /** Serve the progress API here (HOST:PORT) and give Jobs this URL; off by default. */
+  progress?: { bindAddress: string; url: string };
 };
 
 async function freePort(): Promise<number> {
@@ -51,6 +53,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
     '--identity', identity,
     '--metrics-bind-address', `127.0.0.1:${metricsPort}`,
     '--lease-duration', String(options.leaseDurationSeconds ?? 6),
+    '--progress-bind-address', options.progress?.bindAddress ?? '',
+    '--progress-url', options.progress?.url ?? '',
   ], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'debug', ...options.env },
