@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { memoryLedgerStore } from '../testing/memory-ledger.ts';
 import { CapacityTracker } from './capacity.ts';
+import { SharedCapacity } from './shared-capacity.ts';
 
 const job = (name: string, jobType = 'render') => ({ namespace: 'ns', name, binding: 'videos', jobType });
 
@@ -39,5 +42,31 @@ describe('CapacityTracker', () => {
     const woken = capacity.waitForChange(10_000);
     capacity.jobFinished(job('a'));
     await expect(woken).resolves.toBeUndefined();
+  });
+});
+
+describe('CapacityTracker with capacity shared across processes', () => {
+  const scopeOf = (kind: 'jobtype' | 'binding', name: string) => ({ kind, namespace: 'ns', name });
+  it('keeps two processes together within a JobType\'s maxConcurrency', async () => {
+    const store = memoryLedgerStore();
+    const clock = { now: 1_000_000 };
+    const trackers = ['a', 'b'].map((holder) => {
+      const shared: SharedCapacity = new SharedCapacity({ store, holder, log: pino({ level: 'silent' }), now: () => clock.now, activeByHolder: (s) => tracker.activeByHolder(s) });
+      const tracker: CapacityTracker = new CapacityTracker({ shared, holderLabel: holder, isShared: (s) => s.kind === 'jobtype' && s.name === 'render' });
+      return { tracker, shared };
+    });
+    // Both ask; the ledger answers; then each takes what it may.
+    for (const { tracker } of trackers) tracker.freeForType('ns', 'render', 3);
+    await Promise.all(trackers.map(({ shared }) => shared.sync({ ...scopeOf('jobtype', 'render'), limit: 3 })));
+    for (const { tracker } of trackers) tracker.freeForType('ns', 'render', 3);
+    await Promise.all(trackers.map(({ shared }) => shared.sync({ ...scopeOf('jobtype', 'render'), limit: 3 })));
+    let started = 0;
+    for (const { tracker } of trackers) {
+      while (tracker.tryReserveType('ns', 'render', 3)) started += 1;
+    }
+    expect(started).toBeLessThanOrEqual(3);
+    expect(started).toBeGreaterThan(0);
+    // A scope no other process creates Jobs for is not held back by the ledger.
+    expect(trackers[0]!.tracker.freeForType('ns', 'other', 5)).toBe(5);
   });
 });

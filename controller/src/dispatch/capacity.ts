@@ -1,9 +1,21 @@
 // How many more Jobs a binding and a JobType may start. Counts unfinished Jobs (from the Job
 // informer, plus Jobs this process just created and the informer has not shown yet) and messages
-// being handled right now, so a burst waits in SQS instead of becoming Pending pods.
+// being handled right now, so a burst waits in SQS instead of becoming Pending pods. Where other
+// processes create Jobs of the same scope too (a binding's dispatcher Deployment), the shared
+// ledger (shared-capacity.ts) also bounds this process to the slots it holds.
 import { EventEmitter } from 'node:events';
+import type { CapacityScope, SharedCapacity } from './shared-capacity.ts';
 
-type JobKey = { namespace: string; name: string; binding: string; jobType: string };
+/** A Job as capacity sees it; `dispatcher` is the label of the process that created it. */
+export type JobKey = { namespace: string; name: string; binding: string; jobType: string; dispatcher?: string };
+
+export type SharedCapacityOptions = {
+  shared: SharedCapacity;
+  /** This process's label value on the Jobs it creates. */
+  holderLabel: string;
+  /** Whether other processes create Jobs of this scope too (only those scopes use the ledger). */
+  isShared: (scope: Omit<CapacityScope, 'limit'>) => boolean;
+};
 
 /** Remembers recently finished Job names so a late "created" cannot count them as active again. */
 const FINISHED_MEMORY = 10_000;
@@ -11,13 +23,19 @@ const FINISHED_MEMORY = 10_000;
 export class CapacityTracker {
   readonly #activeByBinding = new Map<string, Set<string>>();
   readonly #activeByType = new Map<string, Set<string>>();
+  /** Unfinished Jobs per scope and creating process, for the shared ledger. */
+  readonly #holders = new Map<string, Map<string, Set<string>>>();
+  readonly #holderOf = new Map<string, { type: string; binding: string; holder: string }>();
+  readonly #shared: SharedCapacityOptions | undefined;
   readonly #reservedByBinding = new Map<string, number>();
   readonly #reservedByType = new Map<string, number>();
   readonly #finished = new Set<string>();
   readonly #changes = new EventEmitter();
 
-  constructor() {
+  constructor(shared?: SharedCapacityOptions) {
     this.#changes.setMaxListeners(0);
+    this.#shared = shared;
+    shared?.shared.onGrant(() => this.#changes.emit('change'));
   }
 
   /** A Job that has not finished (created by us, or seen by the informer). */
@@ -26,6 +44,13 @@ export class CapacityTracker {
     if (this.#finished.has(id)) return;
     add(this.#activeByBinding, `${job.namespace}/${job.binding}`, id);
     add(this.#activeByType, `${job.namespace}/${job.jobType}`, id);
+    if (job.dispatcher !== undefined && !this.#holderOf.has(id)) {
+      const type = scopeKey('jobtype', job.namespace, job.jobType);
+      const binding = scopeKey('binding', job.namespace, job.binding);
+      this.#holderOf.set(id, { type, binding, holder: job.dispatcher });
+      addHolder(this.#holders, type, job.dispatcher, id);
+      addHolder(this.#holders, binding, job.dispatcher, id);
+    }
   }
 
   /** A Job that finished or was deleted. */
@@ -35,7 +60,20 @@ export class CapacityTracker {
     if (this.#finished.size > FINISHED_MEMORY) this.#finished.delete(this.#finished.values().next().value!);
     const removed = remove(this.#activeByBinding, `${job.namespace}/${job.binding}`, id)
       | remove(this.#activeByType, `${job.namespace}/${job.jobType}`, id);
+    const held = this.#holderOf.get(id);
+    if (held) {
+      this.#holderOf.delete(id);
+      this.#holders.get(held.type)?.get(held.holder)?.delete(id);
+      this.#holders.get(held.binding)?.get(held.holder)?.delete(id);
+    }
     if (removed) this.#changes.emit('change');
+  }
+
+  /** Unfinished Jobs of a scope per creating process (the shared ledger's view of the others). */
+  activeByHolder(scope: Omit<CapacityScope, 'limit'>): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [holder, ids] of this.#holders.get(scopeKey(scope.kind, scope.namespace, scope.name)) ?? []) counts.set(holder, ids.size);
+    return counts;
   }
 
   activeForType(namespace: string, jobType: string): number {
@@ -44,12 +82,29 @@ export class CapacityTracker {
 
   freeForBinding(namespace: string, binding: string, maxInFlight: number): number {
     const key = `${namespace}/${binding}`;
-    return maxInFlight - (this.#activeByBinding.get(key)?.size ?? 0) - (this.#reservedByBinding.get(key) ?? 0);
+    const reserved = this.#reservedByBinding.get(key) ?? 0;
+    const local = maxInFlight - (this.#activeByBinding.get(key)?.size ?? 0) - reserved;
+    return Math.min(local, this.#sharedFree({ kind: 'binding', namespace, name: binding, limit: maxInFlight }, reserved));
   }
 
   freeForType(namespace: string, jobType: string, maxConcurrency: number | undefined): number {
     if (maxConcurrency === undefined) return Number.POSITIVE_INFINITY;
-    return maxConcurrency - this.activeForType(namespace, jobType);
+    const local = maxConcurrency - this.activeForType(namespace, jobType);
+    const reserved = this.#reservedByType.get(`${namespace}/${jobType}`) ?? 0;
+    return Math.min(local, this.#sharedFree({ kind: 'jobtype', namespace, name: jobType, limit: maxConcurrency }, reserved));
+  }
+
+  /**
+   * What the ledger leaves this process in a shared scope: its slots less its own unfinished Jobs
+   * and reservations. A running dispatcher could always use the whole limit; the ledger's fair
+   * share splits it when several processes ask.
+   */
+  #sharedFree(scope: CapacityScope, reserved: number): number {
+    const shared = this.#shared;
+    if (!shared?.isShared(scope)) return Number.POSITIVE_INFINITY;
+    const mine = this.#holders.get(scopeKey(scope.kind, scope.namespace, scope.name))?.get(shared.holderLabel)?.size ?? 0;
+    shared.shared.want(scope, scope.limit);
+    return shared.shared.granted(scope) - mine - reserved;
   }
 
   /** Holds `count` binding slots for messages about to be received or being handled. */
@@ -88,6 +143,18 @@ export class CapacityTracker {
       signal?.addEventListener('abort', done, { once: true });
     });
   }
+}
+
+function scopeKey(kind: CapacityScope['kind'], namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+function addHolder(map: Map<string, Map<string, Set<string>>>, scope: string, holder: string, id: string): void {
+  let holders = map.get(scope);
+  if (!holders) map.set(scope, (holders = new Map<string, Set<string>>()));
+  let ids = holders.get(holder);
+  if (!ids) holders.set(holder, (ids = new Set()));
+  ids.add(id);
 }
 
 function add(map: Map<string, Set<string>>, key: string, id: string): void {

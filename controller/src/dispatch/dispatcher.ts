@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueBinding } from '../api/schemas.ts';
 import type { PayloadStore } from '../decode/index.ts';
 import { ownedBy, type BuiltJob } from '../job/build-job.ts';
-import { ANNOTATION_DEDUPE_KEY, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD_DIGEST, LABEL_BINDING, LABEL_MESSAGE_GROUP, LABEL_MESSAGE_ID } from '../job/labels.ts';
+import { ANNOTATION_DEDUPE_KEY, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD_DIGEST, LABEL_BINDING, LABEL_DISPATCHER, LABEL_MESSAGE_GROUP, LABEL_MESSAGE_ID } from '../job/labels.ts';
 import { labelValue, messageGroupLabel } from '../job/naming.ts';
 import { jobPhase } from '../reconcile/job-phase.ts';
 import { isAlreadyExists, type BatchApi, type CoreApi } from '../kube/client.ts';
@@ -222,6 +222,7 @@ export class BindingDispatcher {
 
       this.#deps.capacity.jobActive({
         namespace: this.#namespace, name: built.job.metadata!.name!, binding: this.#name, jobType: reservedType,
+        ...(built.job.metadata?.labels?.[LABEL_DISPATCHER] !== undefined && { dispatcher: built.job.metadata.labels[LABEL_DISPATCHER] }),
       });
       turn?.created(built.job.metadata!.name!);
       if (sentTimestamp) metrics.messageToJobSeconds.observe(this.#labels, (this.#now() - sentTimestamp) / 1000);

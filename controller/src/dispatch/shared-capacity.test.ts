@@ -1,21 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { LedgerConflict, SharedCapacity, type CapacityScope, type Ledger, type LedgerStore } from './shared-capacity.ts';
-
-/** A ConfigMap store with the API server's optimistic concurrency. */
-function memoryStore(): LedgerStore & { ledger: () => Ledger | undefined } {
-  let stored: { holders: Ledger['holders']; version: number } | undefined;
-  return {
-    ledger: () => (stored ? { holders: stored.holders, resourceVersion: String(stored.version) } : undefined),
-    read: () => Promise.resolve(stored ? { holders: structuredClone(stored.holders), resourceVersion: String(stored.version) } : undefined),
-    write: (_ns, _name, ledger) => {
-      const current = stored ? String(stored.version) : undefined;
-      if (ledger.resourceVersion !== current) return Promise.reject(new LedgerConflict('moved on'));
-      stored = { holders: structuredClone(ledger.holders), version: (stored?.version ?? 0) + 1 };
-      return Promise.resolve(String(stored.version));
-    },
-  };
-}
+import { memoryLedgerStore as memoryStore } from '../testing/memory-ledger.ts';
+import { SharedCapacity, type CapacityScope, type LedgerStore } from './shared-capacity.ts';
 
 const scope: CapacityScope = { kind: 'jobtype', namespace: 'media', name: 'transcode', limit: 4 };
 const log = pino({ level: 'silent' });

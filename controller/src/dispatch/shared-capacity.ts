@@ -48,6 +48,7 @@ type ScopeState = {
   /** Jobs this process would like to start now, beyond its unfinished ones. */
   demand: number;
   lastWrite: number;
+  lastAttempt: number;
   syncing?: Promise<void>;
 };
 
@@ -63,6 +64,7 @@ export function ledgerName(scope: Pick<CapacityScope, 'kind' | 'name'>): string 
 export class SharedCapacity {
   readonly #options: Required<Omit<SharedCapacityOptions, 'now'>> & { now: () => number };
   readonly #scopes = new Map<string, ScopeState>();
+  readonly #grantListeners = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: SharedCapacityOptions) {
@@ -71,6 +73,11 @@ export class SharedCapacity {
 
   get holder(): string {
     return this.#options.holder;
+  }
+
+  /** Called whenever a grant changes (a waiting dispatcher may receive again). */
+  onGrant(listener: () => void): void {
+    this.#grantListeners.add(listener);
   }
 
   /** Slots this process may fill in the scope now (its unfinished Jobs included); 0 until a grant. */
@@ -84,7 +91,8 @@ export class SharedCapacity {
     const state = this.#state(scope);
     const rose = demand > state.demand;
     state.demand = Math.max(0, demand);
-    if (rose || this.granted(scope) === 0) void this.sync(scope);
+    // Without a grant, ask (at most once per renewal period while nothing changes).
+    if (rose || (this.granted(scope) === 0 && this.#options.now() - state.lastAttempt >= Math.min(1_000, this.#options.renewMs))) void this.sync(scope);
   }
 
   start(): void {
@@ -114,6 +122,7 @@ export class SharedCapacity {
   async #sync(state: ScopeState): Promise<void> {
     const { store, log } = this.#options;
     const { scope } = state;
+    state.lastAttempt = this.#options.now();
     const name = ledgerName(scope);
     for (let attempt = 0; attempt < 5; attempt += 1) {
       try {
@@ -122,10 +131,12 @@ export class SharedCapacity {
         const next = this.#allocate(ledger, state, now);
         if (!next.changed && now - state.lastWrite < this.#options.renewMs && this.granted(scope) > 0) return;
         await store.write(scope.namespace, name, { holders: next.holders, ...(ledger.resourceVersion && { resourceVersion: ledger.resourceVersion }) });
+        const grew = next.mine > state.slots || this.granted(scope) === 0;
         state.slots = next.mine;
         state.lastWrite = now;
         // Renewals must land well inside the lease others judge it by.
         state.validUntil = now + this.#options.leaseMs - this.#options.renewMs;
+        if (grew) for (const listener of this.#grantListeners) listener();
         return;
       } catch (error) {
         if (error instanceof LedgerConflict) continue;
@@ -175,7 +186,7 @@ export class SharedCapacity {
   #state(scope: CapacityScope): ScopeState {
     const key = `${scope.kind}/${scope.namespace}/${scope.name}`;
     let state = this.#scopes.get(key);
-    if (!state) this.#scopes.set(key, (state = { scope, slots: 0, validUntil: 0, demand: 0, lastWrite: 0 }));
+    if (!state) this.#scopes.set(key, (state = { scope, slots: 0, validUntil: 0, demand: 0, lastWrite: 0, lastAttempt: 0 }));
     state.scope = scope;
     return state;
   }
