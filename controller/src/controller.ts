@@ -6,6 +6,10 @@ import type { Server } from 'node:http';
 import { GROUP, VERSION, type JobType, type QueueBinding, type StatusSink } from './api/schemas.ts';
 import { kinds } from './api/kinds.ts';
 import { CapacityTracker } from './dispatch/capacity.ts';
+import { DISPATCHER_COMPONENT } from './dispatch/deployment.ts';
+import { DispatcherApplier, kedaServedBy } from './dispatch/deployment-applier.ts';
+import { configMapLedgerStore, SharedCapacity } from './dispatch/shared-capacity.ts';
+import { labelValue } from './job/naming.ts';
 import { DeleteConfirmations } from './dispatch/delete-confirmations.ts';
 import { FifoGroups } from './dispatch/fifo-groups.ts';
 import { LABEL_BINDING, LABEL_MANAGED_BY, MANAGED_BY } from './job/labels.ts';
@@ -52,6 +56,8 @@ export type ControllerOptions = {
   progressBindAddress?: string;
   /** The progress API's URL as job pods reach it, set on every Job; none: Jobs get no progress URL. */
   progressUrl?: string;
+  /** This controller's own image, which bindings' dispatcher Deployments run; none: no such bindings. */
+  dispatcherImage?: string;
   log: Logger;
 };
 
@@ -161,13 +167,42 @@ async function startLeading(
   const recorder = new EventRecorder({ events: clients.events, reportingInstance: options.identity, logger: log });
   const event: EventSink = (object, type, reason, message) => recorder.record(object, type, reason, message);
   const status = new StatusWriter(clients.customObjects);
-  const capacity = new CapacityTracker();
+  // Bindings' own dispatcher Deployments, and the ledger their replicas share limits through.
+  const deployments = new Informer<k8s.V1Deployment>({
+    kubeConfig,
+    path: namespace ? `/apis/apps/v1/namespaces/${namespace}/deployments` : '/apis/apps/v1/deployments',
+    labelSelector: `${managedBySluice},app.kubernetes.io/component=${DISPATCHER_COMPONENT}`,
+    logger: log.child({ informer: 'deployments' }),
+  });
+  const holderLabel = labelValue(options.identity);
+  const shared: SharedCapacity = new SharedCapacity({
+    store: configMapLedgerStore(clients.core, { [LABEL_MANAGED_BY]: MANAGED_BY, 'app.kubernetes.io/component': 'capacity-ledger' }),
+    holder: holderLabel,
+    log: log.child({ component: 'shared-capacity' }),
+    activeByHolder: (scope) => capacity.activeByHolder(scope),
+  });
+  // A JobType is shared when a binding with its own dispatchers routes to it too.
+  const isShared = (scope: { kind: string; namespace: string; name: string }) => scope.kind === 'jobtype'
+    && bindings.list(scope.namespace).some((b) => (b.spec as { dispatcher?: { mode?: string } }).dispatcher?.mode === 'deployment'
+      && b.spec.routes.some((route) => route.jobType === scope.name));
+  const capacity: CapacityTracker = new CapacityTracker({ shared, holderLabel, isShared });
   const catalog = new JobTypeCatalog(jobTypes);
   const confirmations = new DeleteConfirmations();
   const groups = new FifoGroups();
   const crashAfterJobCreate = Number(process.env.SLUICE_TEST_CRASH_AFTER_JOB_CREATE ?? 0);
 
   const queueBindings = new QueueBindingReconciler({
+    ...(options.dispatcherImage && {
+      dispatchers: new DispatcherApplier({
+        objects: clients.objects,
+        deployments,
+        kedaServed: kedaServedBy(kubeConfig),
+        image: options.dispatcherImage,
+        ...(process.env.AWS_REGION && { defaultRegion: process.env.AWS_REGION }),
+        ...(options.progressUrl && { progressUrl: options.progressUrl }),
+      }),
+    }),
+    makeSqsClient: (binding, credentials) => makeSqsClient(awsClientOptions(binding.spec, credentials)),
     secrets,
     bindings,
     jobTypes: catalog.lookup,
@@ -294,11 +329,17 @@ async function startLeading(
   pods.addHandlers({ add: onPod, update: onPod });
   configMaps.addHandlers({ add: (cm) => fanInQueue.add(keyOfObject(cm)), update: (cm) => fanInQueue.add(keyOfObject(cm)) });
 
-  const informers = [bindings, jobTypes, statusSinks, jobs, pods, configMaps];
+  // A dispatcher Deployment's change (replicas ready, scaled) shows in its binding's status.
+  deployments.addHandlers({ update: (deployment) => {
+    const binding = deployment.metadata?.labels?.[LABEL_BINDING];
+    if (binding) bindingQueue.add(keyOf(deployment.metadata?.namespace, binding));
+  } });
+  const informers = [bindings, jobTypes, statusSinks, jobs, pods, configMaps, deployments];
   const queues = [bindingQueue, jobTypeQueue, jobQueue, sinkQueue, fanInQueue];
   for (const informer of informers) informer.start();
   await Promise.all(informers.map((informer) => informer.synced()));
   for (const q of queues) q.start();
+  shared.start();
   synced();
   log.info('Caches synced; reconciling');
 
@@ -306,7 +347,7 @@ async function startLeading(
     stop: () => stopLeader({
       queues,
       dispatchers: queueBindings,
-      closers: [() => notifier.close(), () => sinks.close(), () => messages.close(), () => secrets.stop()],
+      closers: [() => notifier.close(), () => sinks.close(), () => messages.close(), () => secrets.stop(), () => shared.stop()],
       informers,
       recorders: [recorder],
     }),

@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
 import { runController } from '../controller.ts';
+import { runDispatcher } from '../dispatcher-process.ts';
 import { createLogger } from '../log.ts';
 import { peekDeadLetters, redriveDeadLetters, routeMessage, sendTestMessage } from './sre.ts';
 
@@ -20,10 +21,11 @@ program
   .addOption(new Option('--metrics-bind-address <host:port>', 'serves /metrics, /healthz and /readyz').default(':8080'))
   .addOption(new Option('--progress-bind-address <host:port>', 'serves the progress API job pods report to (POST /v1/progress); empty: none').default(':8082'))
   .addOption(new Option('--progress-url <url>', 'the progress API as job pods reach it, given to every Job (default: the sluice-controller Service of $POD_NAMESPACE on port 8082); empty: no progress reporting'))
+  .addOption(new Option('--dispatcher-image <image>', 'this controller\'s image, run by bindings\' own dispatcher Deployments (dispatcher.mode: deployment)').env('SLUICE_IMAGE'))
   .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
   .action(async (options: {
     namespace?: string; leaseNamespace: string; leaseName: string; leaseDuration: number; identity: string;
-    metricsBindAddress: string; progressBindAddress: string; progressUrl?: string; logLevel: string;
+    metricsBindAddress: string; progressBindAddress: string; progressUrl?: string; dispatcherImage?: string; logLevel: string;
   }) => {
     const log = createLogger({ level: options.logLevel });
     await runController({
@@ -35,7 +37,29 @@ program
       metricsBindAddress: options.metricsBindAddress,
       ...(options.progressBindAddress && { progressBindAddress: options.progressBindAddress }),
       ...(progressUrl(options.progressUrl) && { progressUrl: progressUrl(options.progressUrl) }),
+      ...(options.dispatcherImage && { dispatcherImage: options.dispatcherImage }),
       log,
+    });
+  });
+
+program
+  .command('dispatch')
+  .description('Receive for one QueueBinding and create its Jobs (what a binding\'s dispatcher Deployment runs; any number of replicas).')
+  .requiredOption('--binding <namespace/name>', 'the QueueBinding')
+  .addOption(new Option('--identity <id>', 'this replica\'s identity (on its Jobs and in shared-capacity ledgers)').env('POD_NAME').default(`${hostname()}-${process.pid}`))
+  .addOption(new Option('--metrics-bind-address <host:port>', 'serves /metrics, /healthz and /readyz').default(':8080'))
+  .addOption(new Option('--progress-url <url>', 'the controller\'s progress API as job pods reach it, given to every Job; empty: none').default(''))
+  .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
+  .action(async (options: { binding: string; identity: string; metricsBindAddress: string; progressUrl: string; logLevel: string }) => {
+    const at = options.binding.indexOf('/');
+    if (at < 1 || at === options.binding.length - 1) throw new Error(`--binding wants namespace/name, got ${options.binding}`);
+    await runDispatcher({
+      namespace: options.binding.slice(0, at),
+      binding: options.binding.slice(at + 1),
+      identity: options.identity,
+      metricsBindAddress: options.metricsBindAddress,
+      ...(options.progressUrl && { progressUrl: options.progressUrl }),
+      log: createLogger({ level: options.logLevel }),
     });
   });
 

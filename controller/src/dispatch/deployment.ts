@@ -11,7 +11,8 @@ import { stringValues } from '../job/build-job.ts';
 import { LABEL_BINDING, LABEL_MANAGED_BY, MANAGED_BY } from '../job/labels.ts';
 import { regionFromQueueUrl } from '../sqs/client.ts';
 
-export const DISPATCHER_COMPONENT = 'sluice-dispatcher';
+/** Dispatcher pods carry the app's name and this component (the chart's PodMonitor selects them so). */
+export const DISPATCHER_COMPONENT = 'dispatcher';
 const METRICS_PORT = 8080;
 
 export type DispatcherObjectsOptions = {
@@ -21,6 +22,8 @@ export type DispatcherObjectsOptions = {
   keda: boolean;
   /** KEDA's scaler needs a region; where the queue URL names none (local emulators), this one. */
   defaultRegion?: string;
+  /** The controller's progress API, passed on to the Jobs the dispatchers create. */
+  progressUrl?: string;
 };
 
 export type DispatcherObjects = {
@@ -42,8 +45,8 @@ export function dispatcherName(binding: string): string {
 
 export function dispatcherLabels(binding: QueueBinding): Record<string, string> {
   return {
-    'app.kubernetes.io/name': DISPATCHER_COMPONENT,
-    'app.kubernetes.io/component': 'dispatcher',
+    'app.kubernetes.io/name': 'sluice',
+    'app.kubernetes.io/component': DISPATCHER_COMPONENT,
     [LABEL_MANAGED_BY]: MANAGED_BY,
     [LABEL_BINDING]: binding.metadata.name,
   };
@@ -99,7 +102,10 @@ export function dispatcherObjects(binding: QueueBinding, options: DispatcherObje
   const container: k8s.V1Container = {
     name: 'dispatcher',
     image: options.image,
-    args: ['dispatch', '--binding', `${namespace}/${bindingName}`, '--metrics-bind-address', `:${METRICS_PORT}`],
+    args: [
+      'dispatch', '--binding', `${namespace}/${bindingName}`, '--metrics-bind-address', `:${METRICS_PORT}`,
+      ...(options.progressUrl ? ['--progress-url', options.progressUrl] : []),
+    ],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -122,7 +128,7 @@ export function dispatcherObjects(binding: QueueBinding, options: DispatcherObje
     spec: {
       // With KEDA the HPA owns the replica count: leaving the field out keeps apply from fighting it.
       ...(!options.keda && { replicas: spec.replicas }),
-      selector: { matchLabels: { 'app.kubernetes.io/name': DISPATCHER_COMPONENT, [LABEL_BINDING]: bindingName } },
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'sluice', 'app.kubernetes.io/component': DISPATCHER_COMPONENT, [LABEL_BINDING]: bindingName } },
       template: {
         metadata: { labels },
         spec: {

@@ -17,6 +17,10 @@ export const EventReason = {
   CredentialsUnavailable: 'CredentialsUnavailable',
   /** A route names a JobType that is missing or invalid; its messages wait in SQS. */
   JobTypeUnavailable: 'JobTypeUnavailable',
+  /** The binding's own dispatcher Deployment (or its ScaledObject) could not be applied. */
+  DispatcherDeploymentFailed: 'DispatcherDeploymentFailed',
+  /** A binding asked for KEDA-scaled dispatchers where KEDA is not installed; it runs a fixed count. */
+  KedaNotInstalled: 'KedaNotInstalled',
   /** A message could not run and the binding has no dead-letter queue; it stays in SQS. */
   NoDeadLetterQueue: 'NoDeadLetterQueue',
   /** A message with different content reused another message's dedupe key; it was dead-lettered. */

@@ -10,6 +10,7 @@ import { FakeSqs } from '../testing/fake-sqs.ts';
 import { eventLog, jobType, lookup, NAMESPACE, silentLogger, until } from '../testing/fixtures.ts';
 import { QueueBindingReconciler } from './queue-binding.ts';
 import { StatusWriter } from './status-writer.ts';
+import type { DispatcherApplier } from '../dispatch/deployment-applier.ts';
 
 let reconcilers: QueueBindingReconciler[] = [];
 afterEach(async () => {
@@ -17,14 +18,26 @@ afterEach(async () => {
   reconcilers = [];
 });
 
-function harness() {
+function harness(options: { role?: 'controller' | 'dispatcher'; keda?: boolean } = {}) {
   const kube = new FakeKube();
+  const applied: string[] = [];
+  const removed: string[] = [];
+  const dispatchers = {
+    apply: (binding: QueueBinding) => {
+      applied.push(binding.metadata.name);
+      return Promise.resolve({ name: `sluice-dispatch-${binding.metadata.name}`, keda: options.keda ?? true, replicas: 0, readyReplicas: 0 });
+    },
+    remove: (binding: QueueBinding) => { removed.push(binding.metadata.name); return Promise.resolve(); },
+  } as unknown as DispatcherApplier;
   const sqs = new FakeSqs();
   const queueUrl = sqs.createQueue('jobs');
   const log = eventLog();
   const started: string[] = [];
   const secrets = new ReferencedSecrets((namespace, name) => fakeSecretSource(kube, namespace, name));
   const reconciler = new QueueBindingReconciler({
+    ...(options.role && { role: options.role }),
+    dispatchers,
+    makeSqsClient: () => sqs.client,
     secrets,
     bindings: kube.cache<QueueBinding>('QueueBinding'),
     jobTypes: lookup(jobType({})),
@@ -48,10 +61,50 @@ function harness() {
     reconciler.reconcile({ key: `${NAMESPACE}/${name}`, namespace: NAMESPACE, name, retries: 0, logger: silentLogger });
   const status = (name = 'jobs') => kube.get<QueueBinding>('QueueBinding', NAMESPACE, name)?.status;
   const condition = (type: string, name = 'jobs') => status(name)?.conditions?.find((c) => c.type === type);
-  return { kube, sqs, queueUrl, log, started, apply, reconcile, status, condition, secrets };
+  return { kube, sqs, queueUrl, log, started, apply, reconcile, status, condition, secrets, applied, removed };
 }
 
 const routes = [{ name: 'all', when: 'true', jobType: 'work' }];
+
+describe('QueueBindingReconciler with a binding\'s own dispatcher Deployment', () => {
+  it('keeps the Deployment instead of receiving itself, and reports KEDA scaling and the queue depth', async () => {
+    const h = harness();
+    h.sqs.put(h.queueUrl, 'x');
+    h.apply({ queueUrl: h.queueUrl, routes, dispatcher: { mode: 'deployment' } });
+    expect(await h.reconcile()).toEqual({ outcome: 'requeue', afterMs: 5_000 });
+    expect(h.started).toEqual([]);
+    expect(h.applied).toEqual(['jobs']);
+    expect(h.condition('Polling')).toMatchObject({ status: 'True', reason: 'ScaledToZero' });
+    expect(h.condition('Autoscaling')).toMatchObject({ status: 'True', reason: 'KEDA' });
+    expect(h.status()).toMatchObject({ approximateMessages: 1 });
+  });
+
+  it('says where KEDA is missing that a fixed count runs', async () => {
+    const h = harness({ keda: false });
+    h.apply({ queueUrl: h.queueUrl, routes, dispatcher: { mode: 'deployment', replicas: 2 } });
+    await h.reconcile();
+    expect(h.condition('Autoscaling')).toMatchObject({ status: 'False', reason: 'KedaNotInstalled', message: expect.stringContaining('fixed 2 replica(s)') as unknown });
+  });
+
+  it('goes back to the embedded dispatcher, removing the Deployment, when the mode changes', async () => {
+    const h = harness();
+    h.apply({ queueUrl: h.queueUrl, routes, dispatcher: { mode: 'deployment' } });
+    await h.reconcile();
+    h.apply({ queueUrl: h.queueUrl, routes, suspend: true });
+    await h.reconcile();
+    expect(h.started).toEqual(['default-chain']);
+    expect(h.removed).toEqual(['jobs']);
+  });
+
+  it('in a `sluice dispatch` process receives for a deployment-mode binding and writes no status', async () => {
+    const h = harness({ role: 'dispatcher' });
+    h.apply({ queueUrl: h.queueUrl, routes, suspend: true, dispatcher: { mode: 'deployment' } });
+    await h.reconcile();
+    expect(h.started).toEqual(['default-chain']);
+    expect(h.applied).toEqual([]);
+    expect(h.status()).toBeUndefined();
+  });
+});
 
 describe('QueueBindingReconciler', () => {
   it('starts a dispatcher for a valid binding and reports Ready, Polling and the queue depth', async () => {

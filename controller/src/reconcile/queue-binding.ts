@@ -11,7 +11,8 @@ import { compileBinding, type JobTypeLookup } from '../dispatch/plan.ts';
 import type { ReferencedSecrets } from '../kube/secret-cache.ts';
 import { setCondition, type Condition, type ConditionUpdate } from '../kube/conditions.ts';
 import { EventReason as reasons, type EventReason } from '../kube/event-reasons.ts';
-import { done, requeueAfter, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
+import { done, requeueAfter, TerminalError, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
+import type { DispatcherApplier } from '../dispatch/deployment-applier.ts';
 import type { AwsCredentials } from '../sqs/client.ts';
 import type { ObjectCache } from './cache.ts';
 import type { StatusWriter } from './status-writer.ts';
@@ -22,6 +23,13 @@ const SECRET_SYNC_RECHECK_MS = 250;
 export type EventSink = (object: k8s.KubernetesObject, type: 'Normal' | 'Warning', reason: EventReason, message: string) => void;
 
 export type QueueBindingDeps = {
+  /**
+   * controller: runs embedded dispatchers, keeps bindings' own dispatcher Deployments, writes
+   * status. dispatcher: a `sluice dispatch` process that only receives for its binding.
+   */
+  role?: 'controller' | 'dispatcher';
+  /** Bindings with `dispatcher.mode: deployment` (controller role). */
+  dispatchers?: DispatcherApplier;
   /** The credentials Secrets bindings reference, each watched while referenced. */
   secrets: ReferencedSecrets;
   bindings: ObjectCache<QueueBinding>;
@@ -30,6 +38,8 @@ export type QueueBindingDeps = {
   event: EventSink;
   /** Builds the dispatcher's clients for a binding's region, endpoint and credentials. */
   makeDispatcherDeps: (binding: QueueBinding, credentials: AwsCredentials | undefined) => Omit<DispatcherDeps, 'onWarning'>;
+  /** An SQS client for a binding whose dispatcher runs elsewhere (queue depth for its status). */
+  makeSqsClient?: (binding: QueueBinding, credentials: AwsCredentials | undefined) => SQSClient;
   now?: () => Date;
 };
 
@@ -38,6 +48,8 @@ type Running = { dispatcher: BindingDispatcher; fingerprint: string; sqs: SQSCli
 export class QueueBindingReconciler {
   readonly #deps: QueueBindingDeps;
   readonly #running = new Map<string, Running>();
+  /** Queue-depth clients of bindings whose dispatchers run in their own Deployment. */
+  readonly #depthClients = new Map<string, { fingerprint: string; sqs: SQSClient }>();
 
   constructor(deps: QueueBindingDeps) {
     this.#deps = deps;
@@ -85,6 +97,10 @@ export class QueueBindingReconciler {
     if (credentials === 'pending') return requeueAfter(SECRET_SYNC_RECHECK_MS);
 
     const fingerprint = hash([binding.spec.queueUrl, binding.spec.region, binding.spec.endpoint, credentials.version]);
+    const role = this.#deps.role ?? 'controller';
+    if (role === 'controller' && binding.spec.dispatcher.mode === 'deployment') {
+      return this.#reconcileDeployment(key, stored, binding, fingerprint, credentials.value, conditions, logger);
+    }
     let running = this.#running.get(key);
     if (running && running.fingerprint !== fingerprint) {
       logger.info('Queue or credentials changed; restarting the dispatcher');
@@ -111,30 +127,20 @@ export class QueueBindingReconciler {
       this.#running.set(key, running);
       this.#deps.event(stored, 'Normal', reasons.DispatcherStarted, `Receiving from ${binding.spec.queueUrl}`);
     }
+    // A `sluice dispatch` process receives; the controller keeps the status.
+    if (role === 'dispatcher') return requeueAfter(STATUS_INTERVAL_MS);
+    // Back from its own Deployment to the embedded dispatcher.
+    this.#depthClients.delete(key);
+    await this.#deps.dispatchers?.remove(binding);
 
     const { stats } = running.dispatcher;
-    const missingTypes = [...new Set(binding.spec.routes.map((r) => r.jobType))]
-      .map((jobType) => ({ jobType, found: this.#deps.jobTypes(binding.metadata.namespace, jobType) }))
-      .filter(({ found }) => !('jobType' in found))
-      .map(({ jobType, found }) => `${jobType}: ${'problem' in found ? found.problem : ''}`);
-    const ready: ConditionUpdate = missingTypes.length
-      ? { type: 'Ready', status: 'False', reason: reasons.JobTypeUnavailable, message: `messages for these JobTypes wait in SQS: ${missingTypes.join('; ')}` }
-      : { type: 'Ready', status: 'True', reason: 'Dispatching', message: `${binding.spec.routes.length} route(s) to ready JobTypes` };
+    const ready = this.#ready(binding);
     const polling: ConditionUpdate = binding.spec.suspend
       ? { type: 'Polling', status: 'False', reason: 'Suspended', message: 'spec.suspend is true' }
       : stats.receiveError
         ? { type: 'Polling', status: 'False', reason: reasons.ReceiveFailed, message: stats.receiveError }
         : { type: 'Polling', status: 'True', reason: 'Receiving', message: `long-polling ${binding.spec.queueUrl}` };
-    const deadLetter: ConditionUpdate = binding.spec.deadLetter
-      ? { type: 'DeadLetterQueue', status: 'True', reason: 'Configured', message: binding.spec.deadLetter.queueUrl }
-      : {
-          type: 'DeadLetterQueue',
-          status: 'False',
-          reason: reasons.NoDeadLetterQueue,
-          message: stats.missingDeadLetterQueue
-            ? 'messages that cannot run stay in SQS for the queue\'s own redrive policy; set spec.deadLetter.queueUrl'
-            : 'not configured: messages that cannot run would stay in SQS for the queue\'s own redrive policy',
-        };
+    const deadLetter = deadLetterCondition(binding, stats.missingDeadLetterQueue === true);
 
     const status: QueueBindingStatus = {
       conditions: conditions([ready, polling, deadLetter]),
@@ -150,7 +156,59 @@ export class QueueBindingReconciler {
 
   /** The SQS client of the binding's running dispatcher (its region, endpoint and credentials). */
   sqsOf(namespace: string, name: string): SQSClient | undefined {
-    return this.#running.get(`${namespace}/${name}`)?.sqs;
+    const key = `${namespace}/${name}`;
+    return this.#running.get(key)?.sqs ?? this.#depthClients.get(key)?.sqs;
+  }
+
+  /** A binding with its own dispatcher Deployment: keep the objects, report them and the queue. */
+  async #reconcileDeployment(
+    key: string, stored: QueueBinding, binding: QueueBinding, fingerprint: string, credentials: AwsCredentials | undefined,
+    conditions: (updates: ConditionUpdate[]) => Condition[], logger: ReconcileRequest['logger'],
+  ): Promise<ReconcileResult> {
+    // Its messages are received by its own pods now.
+    if (this.#running.has(key)) await this.#stop(key, { keepSecret: true });
+    const applier = this.#deps.dispatchers;
+    if (!applier || !this.#deps.makeSqsClient) throw new TerminalError('this controller cannot run dispatcher Deployments (no dispatcher image configured)');
+    let depth = this.#depthClients.get(key);
+    if (depth?.fingerprint !== fingerprint) this.#depthClients.set(key, (depth = { fingerprint, sqs: this.#deps.makeSqsClient(binding, credentials) }));
+
+    let polling: ConditionUpdate;
+    let autoscaling: ConditionUpdate;
+    try {
+      const summary = await applier.apply(binding);
+      const scaling = binding.spec.dispatcher.autoscaling;
+      autoscaling = summary.keda
+        ? { type: 'Autoscaling', status: 'True', reason: 'KEDA', message: `ScaledObject ${summary.name}: ${scaling.minReplicas}-${scaling.maxReplicas} replicas, ${scaling.messagesPerReplica} messages per replica` }
+        : { type: 'Autoscaling', status: 'False', reason: reasons.KedaNotInstalled, message: `KEDA is not installed: Deployment ${summary.name} runs a fixed ${binding.spec.dispatcher.replicas} replica(s)` };
+      polling = binding.spec.suspend
+        ? { type: 'Polling', status: 'False', reason: 'Suspended', message: 'spec.suspend is true' }
+        : summary.readyReplicas > 0
+          ? { type: 'Polling', status: 'True', reason: 'DispatcherDeployment', message: `${summary.readyReplicas}/${summary.replicas} replica(s) of ${summary.name} receiving` }
+          : summary.replicas === 0
+            ? { type: 'Polling', status: 'True', reason: 'ScaledToZero', message: `${summary.name} is scaled to zero until messages arrive` }
+            : { type: 'Polling', status: 'False', reason: 'DispatcherNotReady', message: `0/${summary.replicas} replica(s) of ${summary.name} ready` };
+    } catch (error) {
+      const message = `applying the dispatcher Deployment failed: ${(error as Error).message}`;
+      this.#deps.event(stored, 'Warning', reasons.DispatcherDeploymentFailed, message);
+      polling = { type: 'Polling', status: 'False', reason: reasons.DispatcherDeploymentFailed, message };
+      autoscaling = { type: 'Autoscaling', status: 'Unknown', reason: reasons.DispatcherDeploymentFailed, message };
+    }
+    await this.#writeStatus(stored, {
+      conditions: conditions([this.#ready(binding), polling, autoscaling, deadLetterCondition(binding, false)]),
+      ...(await this.#depth(depth.sqs, binding.spec.queueUrl, logger)),
+    });
+    return requeueAfter(STATUS_INTERVAL_MS);
+  }
+
+  /** Ready unless a route's JobType is missing or invalid (its messages then wait in SQS). */
+  #ready(binding: QueueBinding): ConditionUpdate {
+    const missingTypes = [...new Set(binding.spec.routes.map((r) => r.jobType))]
+      .map((jobType) => ({ jobType, found: this.#deps.jobTypes(binding.metadata.namespace, jobType) }))
+      .filter(({ found }) => !('jobType' in found))
+      .map(({ jobType, found }) => `${jobType}: ${'problem' in found ? found.problem : ''}`);
+    return missingTypes.length
+      ? { type: 'Ready', status: 'False', reason: reasons.JobTypeUnavailable, message: `messages for these JobTypes wait in SQS: ${missingTypes.join('; ')}` }
+      : { type: 'Ready', status: 'True', reason: 'Dispatching', message: `${binding.spec.routes.length} route(s) to ready JobTypes` };
   }
 
   /** Stops every dispatcher: no new receives, in-flight messages finish. */
@@ -208,6 +266,8 @@ export class QueueBindingReconciler {
   }
 
   async #writeStatus(binding: QueueBinding, status: QueueBindingStatus): Promise<void> {
+    // Only the controller writes a binding's status; its dispatcher pods would fight over it.
+    if (this.#deps.role === 'dispatcher') return;
     await this.#deps.status.write(
       { apiVersion: API_VERSION, kind: 'QueueBinding', namespace: binding.metadata.namespace, name: binding.metadata.name },
       binding.status,
@@ -218,6 +278,19 @@ export class QueueBindingReconciler {
   #now(): Date {
     return this.#deps.now?.() ?? new Date();
   }
+}
+
+function deadLetterCondition(binding: QueueBinding, missedOne: boolean): ConditionUpdate {
+  return binding.spec.deadLetter
+    ? { type: 'DeadLetterQueue', status: 'True', reason: 'Configured', message: binding.spec.deadLetter.queueUrl }
+    : {
+        type: 'DeadLetterQueue',
+        status: 'False',
+        reason: reasons.NoDeadLetterQueue,
+        message: missedOne
+          ? 'messages that cannot run stay in SQS for the queue\'s own redrive policy; set spec.deadLetter.queueUrl'
+          : 'not configured: messages that cannot run would stay in SQS for the queue\'s own redrive policy',
+      };
 }
 
 function hash(parts: (string | undefined)[]): string {
