@@ -88,7 +88,7 @@ export const dispatcherSchema = z
           .describe('How KEDA authenticates to SQS when the binding has no credentials Secret: aws (EKS Pod Identity or IRSA of the KEDA operator) or none'),
       })
       .prefault({})
-      .meta({ 'x-kubernetes-validations': [{ rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas' }] }),
+      .meta({ 'x-kubernetes-validations': [{ rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas' }] }),
     resources: resourceRequirements.optional(),
     serviceAccountName: z
       .string()

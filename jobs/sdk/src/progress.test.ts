@@ -55,8 +55,9 @@ describe('ProgressReporter', () => {
     for (let percent = 31; percent <= 60; percent++) progress.report(percent);
     await progress.flush();
     expect(server.bodies()).toEqual([{ percent: 1, step: 'step 1' }, { percent: 60 }]);
+    // Spaced by about the interval (arrival times jitter on a loaded machine), not sent at once.
     const [first, second] = server.requests;
-    expect(second!.at - first!.at).toBeGreaterThanOrEqual(280);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(200);
   });
 
   it('sends a report again only when it changed', async () => {
