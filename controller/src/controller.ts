@@ -26,9 +26,9 @@ import type { Logger } from './log.ts';
 import { jobIdentity, jobPhase } from './reconcile/job-phase.ts';
 import { JobOutcomeReconciler } from './reconcile/job-outcome.ts';
 import { statusSinkReconciler } from './reconcile/status-sink.ts';
-import { Notifier, createNotifyCounters } from './notify/notifier.ts';
+import { Notifier } from './notify/notifier.ts';
 import { SinkCache } from './sinks/open.ts';
-import { registry, workQueueMetrics } from './metrics.ts';
+import { notifications, withLeaderMetric, workQueueMetrics } from './metrics.ts';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { JobTypeCatalog, jobTypeReconciler } from './reconcile/job-type.ts';
 import { QueueBindingReconciler, type EventSink } from './reconcile/queue-binding.ts';
@@ -89,7 +89,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
-  await elector.run({
+  await elector.run(withLeaderMetric({
     onStartedLeading: async () => {
       log.info({ identity: options.identity }, 'Became the leader');
       await lifecycle.lead((synced) => startLeading(kubeConfig, clients, options, synced));
@@ -100,7 +100,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
       log.error('Lost the lease; exiting so a fresh start rejoins as a standby');
       process.exit(1);
     },
-  });
+  }));
 }
 
 const JOB_TYPE_STATUS_DELAY_MS = 1_000;
@@ -188,7 +188,7 @@ async function startLeading(
     if (!sink) return Promise.reject(new Error(`StatusSink ${sinkNamespace}/${name} not found`));
     return sinks.get(sink, readSecret(sinkNamespace));
   };
-  const notifier = new Notifier({ log: log.child({ component: 'notifier' }), counters: createNotifyCounters([registry]) });
+  const notifier = new Notifier({ log: log.child({ component: 'notifier' }), counters: notifications });
   const sqsClients = new Map<string, SQSClient>();
   const sqsFor = (queueUrl: string, clientOptions: { region?: string; endpoint?: string } = {}) => {
     const key = JSON.stringify([new URL(queueUrl).host, clientOptions.region, clientOptions.endpoint]);
