@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configuredChannels, dispatcherRunning } from './metrics.ts';
+import { configuredChannels, dispatcherRunning, registry, withLeaderMetric } from './metrics.ts';
 import { metricValue } from './testing/metrics.ts';
 
 describe('metrics', () => {
@@ -26,5 +26,22 @@ describe('metrics', () => {
     expect(configuredChannels(undefined)).toEqual([]);
     expect(configuredChannels({ slack: {} })).toEqual(['slack']);
     expect(configuredChannels({ email: {}, slack: {} })).toEqual(['email', 'slack']);
+  });
+});
+
+describe('docs/metrics.md', () => {
+  it('documents every sluice_ metric the controller exports, with exactly its labels', () => {
+    withLeaderMetric({ onStartedLeading: () => undefined });
+    const doc = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+    const exported = registry.getMetricsAsArray().filter((m) => m.name.startsWith('sluice_'));
+    expect(exported.map((m) => m.name)).toContain('sluice_leader');
+    for (const metric of exported) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${metric.name}\` |`));
+      expect(row, metric.name).toBeDefined();
+      const [, , type, labels] = row!.split('|').map((cell) => cell.trim());
+      expect(type, metric.name).toBe(metric.type);
+      const documented = [...labels!.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]).sort();
+      expect(documented, metric.name).toEqual([...((metric as { labelNames?: string[] }).labelNames ?? [])].sort());
+    }
   });
 });
