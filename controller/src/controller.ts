@@ -14,6 +14,7 @@ import { EventRecorder } from './kube/events.ts';
 import { Informer } from './kube/informer.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { keyOf } from './kube/keys.ts';
+import { NamespacedInformers } from './kube/namespaced-informers.ts';
 import { ReferencedSecrets } from './kube/secret-cache.ts';
 import { LeaderLifecycle, stopLeader, type Leading } from './leader-lifecycle.ts';
 import { OutcomeHealth } from './outcome/health.ts';
@@ -38,8 +39,8 @@ import { awsClientOptions, makeS3Client, makeSqsClient } from './sqs/client.ts';
 import { s3PayloadStore } from './sqs/payload-store.ts';
 
 export type ControllerOptions = {
-  /** Watch one namespace; all namespaces when undefined. */
-  namespace?: string;
+  /** The namespaces to watch, each with its own informers; all namespaces when empty. */
+  namespaces: string[];
   leaseNamespace: string;
   leaseName: string;
   leaseDurationSeconds: number;
@@ -111,31 +112,24 @@ async function startLeading(
   options: ControllerOptions,
   synced: () => void,
 ): Promise<Leading> {
-  const { log, namespace } = options;
-  const customPath = (plural: string) =>
+  const { log } = options;
+  // A collection's path in one namespace, or across all of them.
+  const customPath = (plural: string) => (namespace?: string) =>
     namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
-  const corePath = (plural: string) => (namespace ? `/api/v1/namespaces/${namespace}/${plural}` : `/api/v1/${plural}`);
+  const groupPath = (prefix: string, plural: string) => (namespace?: string) => (namespace ? `${prefix}/namespaces/${namespace}/${plural}` : `${prefix}/${plural}`);
   const managedBySluice = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
-  const bindings = new Informer<QueueBinding & k8s.KubernetesObject>({
-    kubeConfig, path: customPath(kinds.QueueBinding.plural), logger: log.child({ informer: 'queuebindings' }),
-  });
-  const jobTypes = new Informer<JobType & k8s.KubernetesObject>({
-    kubeConfig, path: customPath(kinds.JobType.plural), logger: log.child({ informer: 'jobtypes' }),
-  });
-  const statusSinks = new Informer<StatusSink & k8s.KubernetesObject>({
-    kubeConfig, path: customPath(kinds.StatusSink.plural), logger: log.child({ informer: 'statussinks' }),
-  });
-  const jobs = new Informer<k8s.V1Job>({
-    kubeConfig,
-    path: namespace ? `/apis/batch/v1/namespaces/${namespace}/jobs` : '/apis/batch/v1/jobs',
-    labelSelector: managedBySluice,
-    logger: log.child({ informer: 'jobs' }),
-  });
+  // One informer per watched namespace (or one cluster-wide), behind one cache.
+  const watch = <T extends k8s.KubernetesObject>(name: string, path: (namespace?: string) => string, labelSelector?: string) =>
+    new NamespacedInformers<T>(options.namespaces, (namespace) => new Informer<T>({
+      kubeConfig, path: path(namespace), labelSelector, logger: log.child({ informer: name, ...(namespace && { namespace }) }),
+    }));
+  const bindings = watch<QueueBinding & k8s.KubernetesObject>('queuebindings', customPath(kinds.QueueBinding.plural));
+  const jobTypes = watch<JobType & k8s.KubernetesObject>('jobtypes', customPath(kinds.JobType.plural));
+  const statusSinks = watch<StatusSink & k8s.KubernetesObject>('statussinks', customPath(kinds.StatusSink.plural));
+  const jobs = watch<k8s.V1Job>('jobs', groupPath('/apis/batch/v1', 'jobs'), managedBySluice);
   // The pods of Sluice's Jobs (build-job labels every pod template) and its fan-in ConfigMaps.
-  const pods = new Informer<k8s.V1Pod>({ kubeConfig, path: corePath('pods'), labelSelector: managedBySluice, logger: log.child({ informer: 'pods' }) });
-  const configMaps = new Informer<k8s.V1ConfigMap>({
-    kubeConfig, path: corePath('configmaps'), labelSelector: managedBySluice, logger: log.child({ informer: 'configmaps' }),
-  });
+  const pods = watch<k8s.V1Pod>('pods', groupPath('/api/v1', 'pods'), managedBySluice);
+  const configMaps = watch<k8s.V1ConfigMap>('configmaps', groupPath('/api/v1', 'configmaps'), managedBySluice);
   const secrets = new ReferencedSecrets((secretNamespace, name) => new Informer<k8s.V1Secret>({
     kubeConfig,
     path: `/api/v1/namespaces/${secretNamespace}/secrets`,
