@@ -114,9 +114,8 @@ async function startLeading(
 ): Promise<Leading> {
   const { log } = options;
   // A collection's path in one namespace, or across all of them.
-  const customPath = (plural: string) => (namespace?: string) =>
-    namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
   const groupPath = (prefix: string, plural: string) => (namespace?: string) => (namespace ? `${prefix}/namespaces/${namespace}/${plural}` : `${prefix}/${plural}`);
+  const customPath = (plural: string) => groupPath(`/apis/${GROUP}/${VERSION}`, plural);
   const managedBySluice = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
   // One informer per watched namespace (or one cluster-wide), behind one cache.
   const watch = <T extends k8s.KubernetesObject>(name: string, path: (namespace?: string) => string, labelSelector?: string) =>
