@@ -18,6 +18,7 @@ import { EventRecorder } from './kube/events.ts';
 import { Informer } from './kube/informer.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { keyOf } from './kube/keys.ts';
+import { NamespacedInformers } from './kube/namespaced-informers.ts';
 import { ReferencedSecrets } from './kube/secret-cache.ts';
 import { LeaderLifecycle, stopLeader, type Leading } from './leader-lifecycle.ts';
 import { OutcomeHealth } from './outcome/health.ts';
@@ -30,9 +31,9 @@ import type { Logger } from './log.ts';
 import { jobIdentity, jobPhase } from './reconcile/job-phase.ts';
 import { JobOutcomeReconciler } from './reconcile/job-outcome.ts';
 import { statusSinkReconciler } from './reconcile/status-sink.ts';
-import { Notifier, createNotifyCounters } from './notify/notifier.ts';
+import { Notifier } from './notify/notifier.ts';
 import { SinkCache } from './sinks/open.ts';
-import { registry, workQueueMetrics } from './metrics.ts';
+import { notifications, withLeaderMetric, workQueueMetrics } from './metrics.ts';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { JobTypeCatalog, jobTypeReconciler } from './reconcile/job-type.ts';
 import { QueueBindingReconciler, type EventSink } from './reconcile/queue-binding.ts';
@@ -45,8 +46,8 @@ import { awsClientOptions, makeS3Client, makeSqsClient } from './sqs/client.ts';
 import { s3PayloadStore } from './sqs/payload-store.ts';
 
 export type ControllerOptions = {
-  /** Watch one namespace; all namespaces when undefined. */
-  namespace?: string;
+  /** The namespaces to watch, each with its own informers; all namespaces when empty. */
+  namespaces: string[];
   leaseNamespace: string;
   leaseName: string;
   leaseDurationSeconds: number;
@@ -110,7 +111,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
-  await elector.run({
+  await elector.run(withLeaderMetric({
     onStartedLeading: async () => {
       log.info({ identity: options.identity }, 'Became the leader');
       await lifecycle.lead((synced) => startLeading(kubeConfig, clients, options, synced));
@@ -121,7 +122,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
       log.error('Lost the lease; exiting so a fresh start rejoins as a standby');
       process.exit(1);
     },
-  });
+  }));
 }
 
 const JOB_TYPE_STATUS_DELAY_MS = 1_000;
@@ -132,31 +133,23 @@ async function startLeading(
   options: ControllerOptions,
   synced: () => void,
 ): Promise<Leading> {
-  const { log, namespace } = options;
-  const customPath = (plural: string) =>
-    namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
-  const corePath = (plural: string) => (namespace ? `/api/v1/namespaces/${namespace}/${plural}` : `/api/v1/${plural}`);
+  const { log } = options;
+  // A collection's path in one namespace, or across all of them.
+  const groupPath = (prefix: string, plural: string) => (namespace?: string) => (namespace ? `${prefix}/namespaces/${namespace}/${plural}` : `${prefix}/${plural}`);
+  const customPath = (plural: string) => groupPath(`/apis/${GROUP}/${VERSION}`, plural);
   const managedBySluice = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
-  const bindings = new Informer<QueueBinding & k8s.KubernetesObject>({
-    kubeConfig, path: customPath(kinds.QueueBinding.plural), logger: log.child({ informer: 'queuebindings' }),
-  });
-  const jobTypes = new Informer<JobType & k8s.KubernetesObject>({
-    kubeConfig, path: customPath(kinds.JobType.plural), logger: log.child({ informer: 'jobtypes' }),
-  });
-  const statusSinks = new Informer<StatusSink & k8s.KubernetesObject>({
-    kubeConfig, path: customPath(kinds.StatusSink.plural), logger: log.child({ informer: 'statussinks' }),
-  });
-  const jobs = new Informer<k8s.V1Job>({
-    kubeConfig,
-    path: namespace ? `/apis/batch/v1/namespaces/${namespace}/jobs` : '/apis/batch/v1/jobs',
-    labelSelector: managedBySluice,
-    logger: log.child({ informer: 'jobs' }),
-  });
+  // One informer per watched namespace (or one cluster-wide), behind one cache.
+  const watch = <T extends k8s.KubernetesObject>(name: string, path: (namespace?: string) => string, labelSelector?: string) =>
+    new NamespacedInformers<T>(options.namespaces, (namespace) => new Informer<T>({
+      kubeConfig, path: path(namespace), labelSelector, logger: log.child({ informer: name, ...(namespace && { namespace }) }),
+    }));
+  const bindings = watch<QueueBinding & k8s.KubernetesObject>('queuebindings', customPath(kinds.QueueBinding.plural));
+  const jobTypes = watch<JobType & k8s.KubernetesObject>('jobtypes', customPath(kinds.JobType.plural));
+  const statusSinks = watch<StatusSink & k8s.KubernetesObject>('statussinks', customPath(kinds.StatusSink.plural));
+  const jobs = watch<k8s.V1Job>('jobs', groupPath('/apis/batch/v1', 'jobs'), managedBySluice);
   // The pods of Sluice's Jobs (build-job labels every pod template) and its fan-in ConfigMaps.
-  const pods = new Informer<k8s.V1Pod>({ kubeConfig, path: corePath('pods'), labelSelector: managedBySluice, logger: log.child({ informer: 'pods' }) });
-  const configMaps = new Informer<k8s.V1ConfigMap>({
-    kubeConfig, path: corePath('configmaps'), labelSelector: managedBySluice, logger: log.child({ informer: 'configmaps' }),
-  });
+  const pods = watch<k8s.V1Pod>('pods', groupPath('/api/v1', 'pods'), managedBySluice);
+  const configMaps = watch<k8s.V1ConfigMap>('configmaps', groupPath('/api/v1', 'configmaps'), managedBySluice);
   const secrets = new ReferencedSecrets((secretNamespace, name) => new Informer<k8s.V1Secret>({
     kubeConfig,
     path: `/api/v1/namespaces/${secretNamespace}/secrets`,
@@ -168,12 +161,7 @@ async function startLeading(
   const event: EventSink = (object, type, reason, message) => recorder.record(object, type, reason, message);
   const status = new StatusWriter(clients.customObjects);
   // Bindings' own dispatcher Deployments, and the ledger their replicas share limits through.
-  const deployments = new Informer<k8s.V1Deployment>({
-    kubeConfig,
-    path: namespace ? `/apis/apps/v1/namespaces/${namespace}/deployments` : '/apis/apps/v1/deployments',
-    labelSelector: `${managedBySluice},app.kubernetes.io/component=${DISPATCHER_COMPONENT}`,
-    logger: log.child({ informer: 'deployments' }),
-  });
+  const deployments = watch<k8s.V1Deployment>('deployments', groupPath('/apis/apps/v1', 'deployments'), `${managedBySluice},app.kubernetes.io/component=${DISPATCHER_COMPONENT}`);
   const holderLabel = labelValue(options.identity);
   const shared: SharedCapacity = new SharedCapacity({
     store: configMapLedgerStore(clients.core, { [LABEL_MANAGED_BY]: MANAGED_BY, 'app.kubernetes.io/component': 'capacity-ledger' }),
@@ -234,7 +222,7 @@ async function startLeading(
     if (!sink) return Promise.reject(new Error(`StatusSink ${sinkNamespace}/${name} not found`));
     return sinks.get(sink, readSecret(sinkNamespace));
   };
-  const notifier = new Notifier({ log: log.child({ component: 'notifier' }), counters: createNotifyCounters([registry]) });
+  const notifier = new Notifier({ log: log.child({ component: 'notifier' }), counters: notifications });
   const sqsClients = new Map<string, SQSClient>();
   const sqsFor = (queueUrl: string, clientOptions: { region?: string; endpoint?: string } = {}) => {
     const key = JSON.stringify([new URL(queueUrl).host, clientOptions.region, clientOptions.endpoint]);

@@ -77,10 +77,10 @@ export const ruleGroups: RuleGroup[] = [
         description: '{{ $value | humanize }} failed writes per second for 10 minutes: application records lag behind their Jobs.',
       }),
       alert('SluiceNotifierFailing', {
-        expr: 'sum by (channel) (rate(sluice_notifications_failed_total[15m])) > 0',
+        expr: 'sum by (namespace, job_type, channel) (rate(sluice_notifications_failed_total[15m])) > 0',
         for: '15m',
         labels: { severity: 'warning' },
-        summary: 'Sluice cannot send {{ $labels.channel }} failure notifications.',
+        summary: 'Sluice cannot send {{ $labels.channel }} failure notifications for JobType {{ $labels.namespace }}/{{ $labels.job_type }}.',
         description: '{{ $value | humanize }} failed sends per second for 15 minutes: Job failures go unannounced.',
       }),
     ],

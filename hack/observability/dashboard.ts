@@ -124,9 +124,9 @@ export function sluiceDashboard(): Dashboard {
     .withPanel(timeseries('Status sink write latency', 'Write latency to the application\'s records, per StatusSink.', 's',
       quantiles('sluice_sink_write_seconds', 'namespace, sink', namespace, '{{namespace}}/{{sink}}')))
     .withPanel(timeseries('Notifications', 'Failure notifications sent, folded into digests, and failed, by channel.', 'suffix:msg/s', [
-      { expr: 'sum by (channel) (rate(sluice_notifications_sent_total[$__rate_interval]))', legend: 'sent {{channel}}' },
-      { expr: 'sum by (channel) (rate(sluice_notifications_digested_total[$__rate_interval]))', legend: 'digested {{channel}}' },
-      { expr: 'sum by (channel) (rate(sluice_notifications_failed_total[$__rate_interval]))', legend: 'failed {{channel}}' },
+      { expr: `sum by (channel) (rate(sluice_notifications_sent_total{${namespace}}[$__rate_interval]))`, legend: 'sent {{channel}}' },
+      { expr: `sum by (channel) (rate(sluice_notifications_digested_total{${namespace}}[$__rate_interval]))`, legend: 'digested {{channel}}' },
+      { expr: `sum by (channel) (rate(sluice_notifications_failed_total{${namespace}}[$__rate_interval]))`, legend: 'failed {{channel}}' },
     ]))
     .withPanel(timeseries('Outcome terminal errors', 'Outcome steps that can never succeed (recorded and given up), by reason.', 'suffix:errors/s', [
       { expr: `sum by (namespace, job_type, reason) (rate(sluice_outcome_terminal_errors_total{${namespace}}[$__rate_interval]))`, legend: '{{namespace}}/{{job_type}} {{reason}}' },

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { runController } from '../controller.ts';
 import { runDispatcher } from '../dispatcher-process.ts';
 import { createLogger } from '../log.ts';
+import { namespaceList } from './namespace-list.ts';
 import { peekDeadLetters, redriveDeadLetters, routeMessage, sendTestMessage } from './sre.ts';
 
 const program = new Command('sluice').description('Turns SQS messages into Kubernetes Jobs.');
@@ -13,7 +14,7 @@ const program = new Command('sluice').description('Turns SQS messages into Kuber
 program
   .command('controller')
   .description('Run the leader-elected controller: dispatchers for every QueueBinding, Job outcomes, status.')
-  .addOption(new Option('--namespace <ns>', 'watch only this namespace (default: all namespaces)'))
+  .addOption(new Option('--namespace <ns,...>', 'watch only these namespaces, comma-separated; empty means all').argParser(namespaceList).default([], 'all namespaces'))
   .addOption(new Option('--lease-namespace <ns>', 'namespace of the leader-election Lease').env('POD_NAMESPACE').default('sluice-system'))
   .addOption(new Option('--lease-name <name>', 'name of the leader-election Lease').default('sluice-controller'))
   .addOption(new Option('--lease-duration <seconds>', 'how long a lease lasts without renewal').argParser(positiveInt).default(15))
@@ -24,12 +25,12 @@ program
   .addOption(new Option('--dispatcher-image <image>', 'this controller\'s image, run by bindings\' own dispatcher Deployments (dispatcher.mode: deployment)').env('SLUICE_IMAGE'))
   .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
   .action(async (options: {
-    namespace?: string; leaseNamespace: string; leaseName: string; leaseDuration: number; identity: string;
+    namespace: string[]; leaseNamespace: string; leaseName: string; leaseDuration: number; identity: string;
     metricsBindAddress: string; progressBindAddress: string; progressUrl?: string; dispatcherImage?: string; logLevel: string;
   }) => {
     const log = createLogger({ level: options.logLevel });
     await runController({
-      namespace: options.namespace,
+      namespaces: options.namespace,
       leaseNamespace: options.leaseNamespace,
       leaseName: options.leaseName,
       leaseDurationSeconds: options.leaseDuration,

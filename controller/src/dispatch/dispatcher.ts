@@ -21,6 +21,7 @@ import { sendToDeadLetter, type DeadLetterReason } from '../sqs/dead-letter.ts';
 import type { CapacityTracker } from './capacity.ts';
 import type { DeleteConfirmations } from './delete-confirmations.ts';
 import type { FifoGroups, Turn } from './fifo-groups.ts';
+import { OldestMessageAge } from './oldest-message-age.ts';
 import { planMessage, type CompiledBinding, type JobContext, type JobTypeLookup } from './plan.ts';
 
 
@@ -73,6 +74,7 @@ export class BindingDispatcher {
   readonly #deleter: BatchDeleter;
   readonly #abort = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #oldest: OldestMessageAge;
   /** Messages received and not yet holding a JobType slot: they may still need one. */
   #unrouted = 0;
   #loop: Promise<void> | undefined;
@@ -82,7 +84,8 @@ export class BindingDispatcher {
     this.#compiled = compiled;
     this.#deps = deps;
     this.#deleter = new BatchDeleter(deps.sqs, binding.spec.queueUrl);
-    metrics.initBindingMetrics(this.#namespace, this.#name);
+    metrics.initBindingMetrics(this.#namespace, this.#name, binding.spec.routes.map((r) => r.jobType));
+    this.#oldest = new OldestMessageAge(this.#namespace, this.#name);
   }
 
   get #namespace() { return this.#binding.metadata.namespace; }
@@ -93,6 +96,7 @@ export class BindingDispatcher {
   update(binding: QueueBinding, compiled: CompiledBinding): void {
     this.#binding = binding;
     this.#compiled = compiled;
+    metrics.initBindingMetrics(this.#namespace, this.#name, binding.spec.routes.map((r) => r.jobType));
   }
 
   start(): void {
@@ -105,6 +109,7 @@ export class BindingDispatcher {
     await this.#loop;
     await Promise.allSettled([...this.#inFlight]);
     await this.#deleter.drain();
+    this.#oldest.forget();
   }
 
   async #receiveLoop(): Promise<void> {
@@ -138,6 +143,7 @@ export class BindingDispatcher {
           MessageAttributeNames: ['All'],
         }), { abortSignal: signal });
         messages = received.Messages ?? [];
+        this.#oldest.received(messages, this.#now());
         failures = 0;
         delete this.stats.receiveError;
       } catch (error) {
@@ -225,6 +231,7 @@ export class BindingDispatcher {
         ...(built.job.metadata?.labels?.[LABEL_DISPATCHER] !== undefined && { dispatcher: built.job.metadata.labels[LABEL_DISPATCHER] }),
       });
       turn?.created(built.job.metadata!.name!);
+      if (created.created) metrics.jobsCreated.inc({ namespace: this.#namespace, job_type: reservedType });
       if (sentTimestamp) metrics.messageToJobSeconds.observe(this.#labels, (this.#now() - sentTimestamp) / 1000);
       this.#deps.afterJobCreated?.();
       if (await this.#delete(message)) {
@@ -342,7 +349,7 @@ export class BindingDispatcher {
     log.warn({ reason, detail }, 'Dead-lettered message');
   }
 
-  async #defer(message: Message, reason: string, seconds: number, log: Logger): Promise<void> {
+  async #defer(message: Message, reason: metrics.DeferReason, seconds: number, log: Logger): Promise<void> {
     this.stats.deferred += 1;
     metrics.messagesDeferred.inc({ ...this.#labels, reason });
     log.debug({ reason, seconds }, 'Returning message to SQS for later');

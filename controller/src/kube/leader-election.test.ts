@@ -1,6 +1,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { withLeaderMetric } from '../metrics.ts';
+import { metricValue } from '../testing/metrics.ts';
 import { type LeaseApi, LeaderElector } from './leader-election.ts';
 
 const logger = pino({ level: 'silent' });
@@ -181,5 +183,40 @@ describe('LeaderElector', () => {
     expect(make(10, 10, 2)).toThrow(/leaseDurationSeconds/);
     expect(make(15, 2, 2)).toThrow(/renewDeadlineSeconds/);
     expect(make(15, 10, 2)).not.toThrow();
+  });
+});
+
+describe('sluice_leader', () => {
+  const run = (api: LeaseApi, identity: string) => {
+    const e = new LeaderElector({ coordination: api, namespace: 'sluice', name: 'sluice-controller', identity, logger });
+    const running = e.run(withLeaderMetric({ onStartedLeading: () => undefined }));
+    return { e, running };
+  };
+
+  it('is 0 while waiting, 1 while leading, and 0 again once the lease is lost or released', async () => {
+    expect(await metricValue('sluice_leader')).toBeUndefined();
+    const server = fakeLeaseApi();
+    server.overwrite({ holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: new k8s.V1MicroTime(Date.now()) });
+    const a = run(server.api, 'a');
+    expect(await metricValue('sluice_leader')).toBe(0);
+    await tick(5_000);
+    expect(a.e.isLeader()).toBe(false);
+    expect(await metricValue('sluice_leader')).toBe(0);
+    // The other holder stops renewing: a takes over once the lease has expired.
+    await tick(15_000);
+    expect(a.e.isLeader()).toBe(true);
+    expect(await metricValue('sluice_leader')).toBe(1);
+
+    server.overwrite({ holderIdentity: 'intruder', leaseDurationSeconds: 15 });
+    await tick(2_000);
+    expect(a.e.isLeader()).toBe(false);
+    expect(await metricValue('sluice_leader')).toBe(0);
+    await a.running;
+
+    const b = run(fakeLeaseApi().api, 'b');
+    await tick();
+    expect(await metricValue('sluice_leader')).toBe(1);
+    await b.e.release();
+    expect(await metricValue('sluice_leader')).toBe(0);
   });
 });

@@ -2,7 +2,8 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Notifications } from '../api/schemas.ts';
 import type { RenderedEmail } from './html.ts';
-import { Notifier, createNotifyCounters, type NotifierOptions, type SecretReader } from './notifier.ts';
+import { createNotifyCounters } from '../metrics.ts';
+import { Notifier, type NotifierOptions, type SecretReader } from './notifier.ts';
 import type { SlackMessage } from './slack.ts';
 import { ManualClock, captureLog, failureReport } from './test-support.ts';
 import { PermanentDeliveryError, type EmailSettings, type Transports } from './transports.ts';
@@ -281,6 +282,7 @@ describe('Notifier metrics', () => {
     expect(value('sluice_notifications_sent_total', { channel: 'email', kind: 'failure', namespace: 'media', job_type: 'render' })).toBe(5);
     expect(value('sluice_notifications_sent_total', { channel: 'email', kind: 'digest' })).toBe(1);
     expect(value('sluice_notifications_failed_total', { channel: 'slack', kind: 'failure' })).toBe(5);
-    expect(value('sluice_notifications_digested_total', { namespace: 'media', job_type: 'render' })).toBe(2);
+    expect(value('sluice_notifications_digested_total', { namespace: 'media', job_type: 'render', channel: 'email' })).toBe(2);
+    expect(value('sluice_notifications_digested_total', { namespace: 'media', job_type: 'render', channel: 'slack' })).toBe(2);
   });
 });

@@ -8,9 +8,9 @@
 // sent as one digest when the window ends. A burst therefore costs at most maxPerWindow + 1
 // messages per destination and window.
 import pRetry from 'p-retry';
-import { Counter, type Registry } from 'prom-client';
 import type { Notifications } from '../api/schemas.ts';
 import type { Logger } from '../log.ts';
+import { configuredChannels, type NotificationChannel, type NotifyCounters } from '../metrics.ts';
 import { DigestBuilder } from './digest.ts';
 import { renderDigestEmail, renderFailureEmail, type RenderedEmail } from './html.ts';
 import { renderDigestSlack, renderFailureSlack, type SlackMessage } from './slack.ts';
@@ -35,37 +35,6 @@ export const systemClock: Clock = {
     return () => clearTimeout(timer);
   },
 };
-
-type DeliveryLabels = 'namespace' | 'job_type' | 'channel' | 'kind';
-
-export type NotifyCounters = {
-  sent: Counter<DeliveryLabels>;
-  digested: Counter<'namespace' | 'job_type'>;
-  failed: Counter<DeliveryLabels>;
-};
-
-export function createNotifyCounters(registers: Registry[]): NotifyCounters {
-  return {
-    sent: new Counter({
-      name: 'sluice_notifications_sent_total',
-      help: 'Failure notifications delivered, per destination (e-mail, Slack) and kind (failure, digest).',
-      labelNames: ['namespace', 'job_type', 'channel', 'kind'] as const,
-      registers,
-    }),
-    digested: new Counter({
-      name: 'sluice_notifications_digested_total',
-      help: 'Failures held back by the rate limit and reported in a digest instead of on their own.',
-      labelNames: ['namespace', 'job_type'] as const,
-      registers,
-    }),
-    failed: new Counter({
-      name: 'sluice_notifications_failed_total',
-      help: 'Failure notifications given up after retries, or dropped because the send queue was full.',
-      labelNames: ['namespace', 'job_type', 'channel', 'kind'] as const,
-      registers,
-    }),
-  };
-}
 
 export type NotifierStats = {
   /** Deliveries that reached a destination (one report to e-mail and Slack counts twice). */
@@ -95,11 +64,10 @@ export type NotifierOptions = {
   maxQueued?: number;
 };
 
-type Channel = 'email' | 'slack';
 type Kind = 'failure' | 'digest';
 
 type Delivery = {
-  channel: Channel;
+  channel: NotificationChannel;
   kind: Kind;
   namespace: string;
   jobType: string;
@@ -236,7 +204,8 @@ export class Notifier {
     }
     window.held.add(report);
     this.stats.digested++;
-    this.#counters?.digested.inc({ namespace: report.namespace, job_type: report.jobType });
+    // Counted per channel the digest will go to, as sent and failed are.
+    for (const channel of configuredChannels(config)) this.#counters?.digested.inc({ namespace: report.namespace, job_type: report.jobType, channel });
   }
 
   #openWindow(key: string, report: FailureReport, config: Notifications, secrets: SecretReader, now: number): Window {
@@ -369,7 +338,8 @@ export class Notifier {
     this.#log.error({ ...delivery.context, err: error, attempts }, 'failure notification dropped');
   }
 
-  #labels(delivery: Delivery): Record<DeliveryLabels, string> {
+  #labels(delivery: Delivery): Record<'namespace' | 'job_type' | 'channel' | 'kind', string> {
     return { namespace: delivery.namespace, job_type: delivery.jobType, channel: delivery.channel, kind: delivery.kind };
   }
 }
+

@@ -9,6 +9,7 @@ import { EventReason } from '../kube/event-reasons.ts';
 import type { Logger } from '../log.ts';
 import { sentAtMillis, sinkFields, type Facts } from '../reconcile/outcome-facts.ts';
 import type { EventSink } from '../reconcile/queue-binding.ts';
+import { measuredWrite } from '../sinks/measured-write.ts';
 import { permanentSinkError } from '../sinks/permanent-errors.ts';
 import { writeVersion, type StatusSinkClient } from '../sinks/types.ts';
 import { OutcomeError } from './outcome-error.ts';
@@ -36,7 +37,7 @@ export class StatusRecorder {
     const namespace = job.metadata!.namespace!;
     try {
       const sink = await this.#deps.sinks(namespace, mapping.name);
-      const result = await sink.write({
+      const result = await measuredWrite(sink, namespace, mapping.name, {
         table: mapping.table ?? '',
         keyField: mapping.key.field,
         key,

@@ -1,6 +1,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { jobTypeSpecSchema, type JobType } from '../api/schemas.ts';
+import { histogram, metricValue } from '../testing/metrics.ts';
 import type { SinkWrite, StatusSinkClient } from '../sinks/types.ts';
 import { writeVersion } from '../sinks/types.ts';
 import { podIdentity, PodTokenVerifier, type PodIdentity } from './identity.ts';
@@ -29,9 +30,18 @@ const jobType: JobType = {
 };
 const identity: PodIdentity = { namespace: 'ns', serviceAccount: 'default', podName: pod.metadata!.name!, podUid: 'pod-uid' };
 
-function service(options: { job?: k8s.V1Job; identity?: PodIdentity | undefined } = {}) {
+function service(options: { job?: k8s.V1Job; identity?: PodIdentity | undefined; sinkErrors?: Error[] } = {}) {
   const writes: SinkWrite[] = [];
-  const sink: StatusSinkClient = { write: (w) => { writes.push(w); return Promise.resolve('written'); }, ping: () => Promise.resolve(), close: () => Promise.resolve() };
+  const sink: StatusSinkClient = {
+    write: (w) => {
+      const error = options.sinkErrors?.shift();
+      if (error) return Promise.reject(error);
+      writes.push(w);
+      return Promise.resolve('written');
+    },
+    ping: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
   let now = 1_000;
   const progress = new ProgressService({
     verify: (token) => Promise.resolve(token === 'good' ? ('identity' in options ? options.identity : identity) : undefined),
@@ -45,6 +55,17 @@ function service(options: { job?: k8s.V1Job; identity?: PodIdentity | undefined 
 }
 
 describe('ProgressService', () => {
+  it('times its StatusSink writes and counts the failed ones, as the outcome path does', async () => {
+    const labels = { namespace: 'ns', sink: 'db' };
+    const { progress } = service({ sinkErrors: [new Error('connection refused')] });
+    expect(await progress.report('good', { percent: 10 })).toMatchObject({ status: 503 });
+    expect(await metricValue('sluice_sink_write_errors_total', labels)).toBe(1);
+    expect(await progress.report('good', { percent: 20 })).toEqual({ status: 204 });
+    expect(await metricValue('sluice_sink_write_errors_total', labels)).toBe(1);
+    expect((await histogram('sluice_sink_write_seconds', labels))?.count).toBe(2);
+    expect(await metricValue('sluice_progress_reports_total', { namespace: 'ns', job_type: 'generate-course', result: 'accepted' })).toBe(1);
+  });
+
   it('writes the percentage and step into the record with a version between running and the end', async () => {
     const { progress, writes } = service();
     expect(await progress.report('good', { percent: 40, step: 'lessons', job: 'courses-0123456789abcdef' })).toEqual({ status: 204 });

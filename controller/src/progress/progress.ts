@@ -11,6 +11,7 @@ import { ANNOTATION_STATUS_KEY, FINALIZER_OUTCOME, LABEL_JOB_TYPE, LABEL_MANAGED
 import * as metrics from '../metrics.ts';
 import { jobPhase } from '../reconcile/job-phase.ts';
 import { outcomeFacts, sentAtMillis, sinkFields } from '../reconcile/outcome-facts.ts';
+import { measuredWrite } from '../sinks/measured-write.ts';
 import type { StatusSinkClient } from '../sinks/types.ts';
 import { writeVersion } from '../sinks/types.ts';
 import type { PodIdentity } from './identity.ts';
@@ -89,7 +90,7 @@ export class ProgressService {
       const facts = { ...outcomeFacts(job, [], 'running'), progress: Math.round(report.percent), progressStep: report.step };
       try {
         const sink = await this.#deps.sink(identity.namespace, mapping.name);
-        await sink.write({
+        await measuredWrite(sink, identity.namespace, mapping.name, {
           table: mapping.table ?? '',
           keyField: mapping.key.field,
           key,

@@ -1,7 +1,8 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { TerminalError } from '../kube/work-queue.ts';
-import { jobType, queueBinding } from '../testing/fixtures.ts';
+import { jobType, NAMESPACE, queueBinding } from '../testing/fixtures.ts';
+import { histogram, metricValue } from '../testing/metrics.ts';
 import { outcomeHarness } from '../testing/outcome-harness.ts';
 
 const followUpQueue = 'https://sqs.us-east-1.amazonaws.com/000000000000/next';
@@ -351,5 +352,52 @@ describe('an incomplete outcome across reconciles', () => {
     now = new Date(now.getTime() + 60_000);
     await expect(h.reconcile(name(job))).rejects.toBeInstanceOf(TerminalError);
     expect(h.health.condition('media', 'work')).toMatchObject({ status: 'False', reason: 'SinkWriteRejected' });
+  });
+});
+
+describe('outcome metrics', () => {
+  const orZero = (value: number | undefined) => value ?? 0;
+
+  it('count a finished Job once, with its start → finish duration, when its outcome is recorded', async () => {
+    const h = outcomeHarness({ jobTypes: [jobType({}, 'timed')] });
+    const labels = { namespace: NAMESPACE, job_type: 'timed', result: 'succeeded' };
+    const job = h.createJob('{"id":"t-1"}');
+    await h.reconcile(name(job));
+    expect(orZero(await metricValue('sluice_jobs_finished_total', labels))).toBe(0);
+
+    h.finish(name(job), { result: 'Complete' });
+    await h.reconcile(name(job));
+    await h.reconcile(name(job));
+    expect(await metricValue('sluice_jobs_finished_total', labels)).toBe(1);
+    expect(await histogram('sluice_job_duration_seconds', labels)).toEqual({ count: 1, sum: 5 });
+    expect(orZero(await metricValue('sluice_jobs_finished_total', { ...labels, result: 'failed' }))).toBe(0);
+  });
+
+  it('count a failed Job as failed, and its message as dead-lettered with reason JobFailed', async () => {
+    const h = outcomeHarness({ jobTypes: [jobType({}, 'doomed')] });
+    const labels = { namespace: NAMESPACE, job_type: 'doomed', result: 'failed' };
+    const deadLettered = { namespace: NAMESPACE, binding: 'jobs', reason: 'JobFailed' };
+    const before = orZero(await metricValue('sluice_messages_dead_lettered_total', deadLettered));
+    const job = h.createJob('{"id":"d-1"}');
+    h.finish(name(job), { result: 'Failed', exitCode: 1, reason: 'BackoffLimitExceeded' });
+    await h.reconcile(name(job));
+    await h.reconcile(name(job));
+    expect(await metricValue('sluice_jobs_finished_total', labels)).toBe(1);
+    expect(await histogram('sluice_job_duration_seconds', labels)).toEqual({ count: 1, sum: 5 });
+    expect(await metricValue('sluice_messages_dead_lettered_total', deadLettered)).toBe(before + 1);
+  });
+
+  it('time every StatusSink write and count the ones that fail', async () => {
+    const h = outcomeHarness({ jobTypes: [withSink()] });
+    const sink = { namespace: NAMESPACE, sink: 'db' };
+    const errorsBefore = orZero(await metricValue('sluice_sink_write_errors_total', sink));
+    const writesBefore = (await histogram('sluice_sink_write_seconds', sink))?.count ?? 0;
+    const job = h.createJob('{"id":"s-1"}', { statusKey: 's-1' });
+    h.sink.errors.push(new Error('connection refused'));
+    await expect(h.reconcile(name(job))).rejects.toThrow(/connection refused/);
+    expect(await metricValue('sluice_sink_write_errors_total', sink)).toBe(errorsBefore + 1);
+    await h.reconcile(name(job));
+    expect(await metricValue('sluice_sink_write_errors_total', sink)).toBe(errorsBefore + 1);
+    expect((await histogram('sluice_sink_write_seconds', sink))?.count).toBe(writesBefore + 2);
   });
 });

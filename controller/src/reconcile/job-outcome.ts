@@ -14,6 +14,7 @@ import { isNotFound, mergePatch, type BatchApi, type CoreApi } from '../kube/cli
 import { EventReason } from '../kube/event-reasons.ts';
 import { done, requeueAfter, TerminalError, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
 import type { Logger } from '../log.ts';
+import { jobFinished, messagesDeadLettered } from '../metrics.ts';
 import type { FailureReport } from '../notify/types.ts';
 import { deadLetterJob } from '../outcome/dead-letter.ts';
 import { countIntoFanIn } from '../outcome/fan-in.ts';
@@ -159,6 +160,7 @@ export class JobOutcomeReconciler {
     }
     if ((await releaseFinalizer(this.#deps.batch, steps.latest())) === 'changed') return requeueAfter(FINALIZER_RECHECK_MS);
     ledger.released(job);
+    jobFinished(namespace!, job.metadata?.labels?.[LABEL_JOB_TYPE] ?? '', phase, facts.durationSeconds);
     this.#status.forget(job.metadata?.uid ?? '');
     logger.info({ phase: facts.phase, reason: facts.reason }, 'Recorded Job outcome; removed finalizer');
     const failures = this.#failures.of(job);
@@ -201,7 +203,10 @@ export class JobOutcomeReconciler {
 
   async #deadLetter(job: k8s.V1Job, facts: Facts, reason: 'JobFailed' | 'OutcomeFailed', detail: string, logger: Logger): Promise<void> {
     const sent = await deadLetterJob((queueUrl) => this.#deps.sqsFor(queueUrl), job, await payloadOf(this.#deps.core, job), facts, reason, detail);
-    if (sent) logger.info({ reason }, 'Dead-lettered the Job\'s message');
+    if (sent) {
+      messagesDeadLettered.inc({ namespace: job.metadata!.namespace!, binding: job.metadata?.labels?.[LABEL_BINDING] ?? '', reason });
+      logger.info({ reason }, 'Dead-lettered the Job\'s message');
+    }
     else logger.info({ reason }, 'The Job\'s message cannot be dead-lettered: its binding has no dead-letter queue');
   }
 

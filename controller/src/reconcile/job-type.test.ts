@@ -2,22 +2,24 @@ import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { JobType } from '../api/schemas.ts';
 import { OutcomeHealth } from '../outcome/health.ts';
+import { outcomeFailureReasons } from '../outcome/outcome-error.ts';
 import { FakeKube } from '../testing/fake-kube.ts';
 import { eventLog, NAMESPACE, silentLogger } from '../testing/fixtures.ts';
+import { histogram, labelSets, metricValue } from '../testing/metrics.ts';
 import { JobTypeCatalog, jobTypeReconciler } from './job-type.ts';
 import { StatusWriter } from './status-writer.ts';
 
-function harness() {
+function harness(name = 'render', spec: Record<string, unknown> = {}) {
   const kube = new FakeKube();
-  kube.create('JobType', NAMESPACE, { apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'render' }, spec: { image: 'registry.invalid/render:1' } } as JobType);
+  kube.create('JobType', NAMESPACE, { apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name }, spec: { image: 'registry.invalid/render:1', ...spec } } as JobType);
   const jobTypes = kube.cache<JobType>('JobType');
   const health = new OutcomeHealth();
   const reconcile = jobTypeReconciler({
     jobTypes, jobs: kube.cache<k8s.V1Job>('Job'), catalog: new JobTypeCatalog(jobTypes), status: new StatusWriter(kube.custom), event: eventLog().sink, health,
   });
-  const run = () => reconcile({ key: `${NAMESPACE}/render`, namespace: NAMESPACE, name: 'render', retries: 0, logger: silentLogger });
-  const condition = (type: string) => kube.get<JobType>('JobType', NAMESPACE, 'render')?.status?.conditions?.find((c) => c.type === type);
-  return { health, run, condition };
+  const run = () => reconcile({ key: `${NAMESPACE}/${name}`, namespace: NAMESPACE, name, retries: 0, logger: silentLogger });
+  const condition = (type: string) => kube.get<JobType>('JobType', NAMESPACE, name)?.status?.conditions?.find((c) => c.type === type);
+  return { kube, health, run, condition };
 }
 
 describe('the JobType reconciler', () => {
@@ -46,5 +48,50 @@ describe('the JobType reconciler', () => {
     health.failed('ns', 'a', 'SinkWriteRejected', 'x');
     health.failed('ns', 'a', 'SinkWriteRejected', 'x');
     expect(changed).toEqual(['ns/a', 'ns/a']);
+  });
+});
+
+describe('the JobType reconciler\'s metrics', () => {
+  const job = (name: string, jobType: string, conditions: k8s.V1JobCondition[] = []) => ({
+    apiVersion: 'batch/v1', kind: 'Job', metadata: { name, labels: { 'sluice.dev/job-type': jobType } }, status: { conditions },
+  });
+
+  it('start every series of a JobType at 0 when it is seen, notification series for the channels it configures', async () => {
+    const h = harness('fresh', { notifications: { slack: { webhookUrlSecretRef: { name: 'slack', key: 'url' } } } });
+    await h.run();
+    const labels = { namespace: NAMESPACE, job_type: 'fresh' };
+    expect(await metricValue('sluice_jobs_created_total', labels)).toBe(0);
+    expect(await metricValue('sluice_jobs_active', labels)).toBe(0);
+    for (const result of ['succeeded', 'failed']) {
+      expect(await metricValue('sluice_jobs_finished_total', { ...labels, result })).toBe(0);
+      expect(await histogram('sluice_job_duration_seconds', { ...labels, result })).toEqual({ count: 0, sum: 0 });
+    }
+    for (const result of ['accepted', 'rejected']) expect(await metricValue('sluice_progress_reports_total', { ...labels, result })).toBe(0);
+    for (const reason of outcomeFailureReasons) expect(await metricValue('sluice_outcome_terminal_errors_total', { ...labels, reason })).toBe(0);
+    const ofType = async (name: string) => (await labelSets(name)).filter((l) => l.job_type === 'fresh');
+    expect(await ofType('sluice_notifications_sent_total')).toEqual([
+      { ...labels, channel: 'slack', kind: 'failure' }, { ...labels, channel: 'slack', kind: 'digest' },
+    ]);
+    expect(await ofType('sluice_notifications_failed_total')).toHaveLength(2);
+    expect(await ofType('sluice_notifications_digested_total')).toEqual([{ ...labels, channel: 'slack' }]);
+  });
+
+  it('export the JobType\'s unfinished Jobs, and drop the gauge when the JobType goes', async () => {
+    const h = harness('busy');
+    const labels = { namespace: NAMESPACE, job_type: 'busy' };
+    h.kube.create('Job', NAMESPACE, job('busy-1', 'busy'));
+    h.kube.create('Job', NAMESPACE, job('busy-2', 'busy'));
+    h.kube.create('Job', NAMESPACE, job('busy-3', 'busy', [{ type: 'Complete', status: 'True' }]));
+    h.kube.create('Job', NAMESPACE, job('other-1', 'other'));
+    await h.run();
+    expect(await metricValue('sluice_jobs_active', labels)).toBe(2);
+
+    h.kube.patch('Job', NAMESPACE, 'busy-1', { status: { conditions: [{ type: 'Failed', status: 'True' }] } });
+    await h.run();
+    expect(await metricValue('sluice_jobs_active', labels)).toBe(1);
+
+    h.kube.delete('JobType', NAMESPACE, 'busy');
+    await h.run();
+    expect(await metricValue('sluice_jobs_active', labels)).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ import { LABEL_JOB_TYPE } from '../job/labels.ts';
 import { setCondition } from '../kube/conditions.ts';
 import { EventReason as reasons } from '../kube/event-reasons.ts';
 import { done, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
-import { initJobTypeMetrics } from '../metrics.ts';
+import { configuredChannels, forgetJobType, initJobTypeMetrics, jobsActive } from '../metrics.ts';
 import type { OutcomeHealth } from '../outcome/health.ts';
 import type { ObjectCache } from './cache.ts';
 import { failureReason, jobPhase } from './job-phase.ts';
@@ -77,7 +77,10 @@ export type JobTypeDeps = {
 export function jobTypeReconciler(deps: JobTypeDeps) {
   return async ({ namespace, name }: ReconcileRequest): Promise<ReconcileResult> => {
     const stored = deps.jobTypes.get(namespace!, name);
-    if (!stored) return done;
+    if (!stored) {
+      forgetJobType(namespace!, name);
+      return done;
+    }
     const found = deps.catalog.lookup(namespace!, name);
     const now = deps.now?.() ?? new Date();
     const ready = 'jobType' in found
@@ -98,7 +101,8 @@ export function jobTypeReconciler(deps: JobTypeDeps) {
         if (!lastFailure || time > lastFailure.time) lastFailure = { time, reason: failureReason(job) ?? 'Failed' };
       }
     }
-    initJobTypeMetrics(namespace!, name);
+    initJobTypeMetrics(namespace!, name, configuredChannels('jobType' in found ? found.jobType.spec.notifications : undefined));
+    jobsActive.set({ namespace: namespace!, job_type: name }, counts.active);
     let conditions = setCondition(stored.status?.conditions, { ...ready, observedGeneration: stored.metadata.generation }, now);
     const outcomes = deps.health?.condition(namespace!, name);
     if (outcomes) conditions = setCondition(conditions, { ...outcomes, observedGeneration: stored.metadata.generation }, now);

@@ -6,7 +6,8 @@ import { FifoGroups } from '../dispatch/fifo-groups.ts';
 import type { ReconcileResult } from '../kube/work-queue.ts';
 import { ReferencedSecrets } from '../kube/secret-cache.ts';
 import { FakeKube, fakeSecretSource } from '../testing/fake-kube.ts';
-import { FakeSqs } from '../testing/fake-sqs.ts';
+import { FakeSqs, networkError } from '../testing/fake-sqs.ts';
+import { metricValue } from '../testing/metrics.ts';
 import { eventLog, jobType, lookup, NAMESPACE, silentLogger, until } from '../testing/fixtures.ts';
 import { QueueBindingReconciler } from './queue-binding.ts';
 import { StatusWriter } from './status-writer.ts';
@@ -179,5 +180,38 @@ describe('QueueBindingReconciler', () => {
     const receives = h.sqs.count('receive');
     await new Promise((r) => setTimeout(r, 30));
     expect(h.sqs.count('receive')).toBe(receives);
+  });
+});
+
+describe('QueueBindingReconciler metrics', () => {
+  const depth = (binding: string) => Promise.all(['visible', 'in_flight', 'delayed'].map((state) => metricValue('sluice_queue_messages', { namespace: NAMESPACE, binding, state })));
+
+  it('exports the queue depth by state from GetQueueAttributes and marks the embedded dispatcher running, until the binding goes', async () => {
+    const h = harness();
+    h.sqs.put(h.queueUrl, 'x');
+    h.sqs.put(h.queueUrl, 'y');
+    h.apply({ queueUrl: h.queueUrl, routes, suspend: true }, 'depth');
+    await h.reconcile('depth');
+    expect(await depth('depth')).toEqual([2, 0, 0]);
+    expect(await metricValue('sluice_dispatcher_info', { namespace: NAMESPACE, binding: 'depth', mode: 'embedded' })).toBe(1);
+
+    h.sqs.put(h.queueUrl, 'z');
+    await h.reconcile('depth');
+    expect(await depth('depth')).toEqual([3, 0, 0]);
+
+    h.kube.delete('QueueBinding', NAMESPACE, 'depth');
+    await h.reconcile('depth');
+    expect(await depth('depth')).toEqual([undefined, undefined, undefined]);
+    expect(await metricValue('sluice_dispatcher_info', { namespace: NAMESPACE, binding: 'depth', mode: 'embedded' })).toBeUndefined();
+  });
+
+  it('counts a GetQueueAttributes that fails as an SQS attributes error', async () => {
+    const h = harness();
+    h.apply({ queueUrl: h.queueUrl, routes, suspend: true }, 'attributes');
+    await h.reconcile('attributes');
+    expect(await metricValue('sluice_sqs_errors_total', { namespace: NAMESPACE, binding: 'attributes', operation: 'attributes' })).toBe(0);
+    h.sqs.fail('attributes', () => networkError());
+    await h.reconcile('attributes');
+    expect(await metricValue('sluice_sqs_errors_total', { namespace: NAMESPACE, binding: 'attributes', operation: 'attributes' })).toBe(1);
   });
 });

@@ -13,6 +13,8 @@ import { setCondition, type Condition, type ConditionUpdate } from '../kube/cond
 import { EventReason as reasons, type EventReason } from '../kube/event-reasons.ts';
 import { done, requeueAfter, TerminalError, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
 import type { DispatcherApplier } from '../dispatch/deployment-applier.ts';
+import { splitKey } from '../kube/keys.ts';
+import { dispatcherRunning, forgetQueueDepth, recordQueueDepth, sqsErrors } from '../metrics.ts';
 import type { AwsCredentials } from '../sqs/client.ts';
 import type { ObjectCache } from './cache.ts';
 import type { StatusWriter } from './status-writer.ts';
@@ -43,7 +45,7 @@ export type QueueBindingDeps = {
   now?: () => Date;
 };
 
-type Running = { dispatcher: BindingDispatcher; fingerprint: string; sqs: SQSClient };
+type Running = { dispatcher: BindingDispatcher; fingerprint: string; sqs: SQSClient; stopped: () => void };
 
 export class QueueBindingReconciler {
   readonly #deps: QueueBindingDeps;
@@ -123,7 +125,7 @@ export class QueueBindingReconciler {
         deadLettered: stored.status?.deadLettered ?? 0,
       });
       dispatcher.start();
-      running = { dispatcher, fingerprint, sqs: deps.sqs };
+      running = { dispatcher, fingerprint, sqs: deps.sqs, stopped: dispatcherRunning(binding.metadata.namespace, binding.metadata.name, this.#deps.role === 'dispatcher' ? 'deployment' : 'embedded') };
       this.#running.set(key, running);
       this.#deps.event(stored, 'Normal', reasons.DispatcherStarted, `Receiving from ${binding.spec.queueUrl}`);
     }
@@ -148,7 +150,7 @@ export class QueueBindingReconciler {
       dispatched: stats.dispatched,
       deadLettered: stats.deadLettered,
       ...(stats.lastReceiveTime && { lastReceiveTime: stats.lastReceiveTime.toISOString() }),
-      ...(await this.#depth(running.sqs, binding.spec.queueUrl, logger)),
+      ...(await this.#depth(running.sqs, binding, logger)),
     };
     await this.#writeStatus(stored, status);
     return requeueAfter(STATUS_INTERVAL_MS);
@@ -195,7 +197,7 @@ export class QueueBindingReconciler {
     }
     await this.#writeStatus(stored, {
       conditions: conditions([this.#ready(binding), polling, autoscaling, deadLetterCondition(binding, false)]),
-      ...(await this.#depth(depth.sqs, binding.spec.queueUrl, logger)),
+      ...(await this.#depth(depth.sqs, binding, logger)),
     });
     return requeueAfter(STATUS_INTERVAL_MS);
   }
@@ -218,10 +220,13 @@ export class QueueBindingReconciler {
 
   async #stop(key: string, options: { keepSecret?: boolean } = {}): Promise<void> {
     if (!options.keepSecret) this.#deps.secrets.release(key);
+    const { namespace, name } = splitKey(key);
+    forgetQueueDepth(namespace ?? '', name);
     const running = this.#running.get(key);
     if (!running) return;
     this.#running.delete(key);
     await running.dispatcher.stop();
+    running.stopped();
   }
 
   #credentials(key: string, binding: QueueBinding): { value?: AwsCredentials; version: string } | 'pending' {
@@ -248,18 +253,22 @@ export class QueueBindingReconciler {
     };
   }
 
-  async #depth(sqs: SQSClient, queueUrl: string, logger: ReconcileRequest['logger']): Promise<Partial<QueueBindingStatus>> {
+  async #depth(sqs: SQSClient, binding: QueueBinding, logger: ReconcileRequest['logger']): Promise<Partial<QueueBindingStatus>> {
+    const { namespace, name } = binding.metadata;
     try {
       const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
+        QueueUrl: binding.spec.queueUrl,
         AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
       }));
-      return {
+      const depth = {
         approximateMessages: Number(Attributes.ApproximateNumberOfMessages ?? 0),
         approximateMessagesNotVisible: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
         approximateMessagesDelayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
       };
+      recordQueueDepth(namespace, name, { visible: depth.approximateMessages, in_flight: depth.approximateMessagesNotVisible, delayed: depth.approximateMessagesDelayed });
+      return depth;
     } catch (error) {
+      sqsErrors.inc({ namespace, binding: name, operation: 'attributes' });
       logger.warn({ err: error }, 'Could not read queue depth');
       return {};
     }

@@ -5,6 +5,7 @@ import { parseSpec } from '../api/validate.ts';
 import { setCondition, type ConditionUpdate } from '../kube/conditions.ts';
 import { EventReason } from '../kube/event-reasons.ts';
 import { requeueAfter, done, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
+import { initSinkMetrics } from '../metrics.ts';
 import type { StatusSinkClient } from '../sinks/types.ts';
 import type { ObjectCache } from './cache.ts';
 import type { EventSink } from './queue-binding.ts';
@@ -24,6 +25,7 @@ export function statusSinkReconciler(deps: StatusSinkDeps) {
   return async ({ namespace, name }: ReconcileRequest): Promise<ReconcileResult> => {
     const stored = deps.sinks.get(namespace!, name);
     if (!stored) return done;
+    initSinkMetrics(namespace!, name);
     const generation = stored.metadata.generation;
     let reachable: ConditionUpdate;
     const parsed = parseSpec('StatusSink', stored.spec);

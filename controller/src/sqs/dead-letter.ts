@@ -5,10 +5,12 @@ import { SendMessageCommand, type Message, type MessageAttributeValue, type SQSC
 const MAX_ATTRIBUTES = 10;
 const MAX_DETAIL_CHARS = 4096;
 
-export type DeadLetterReason =
-  | 'MalformedJson' | 'MalformedEnvelope' | 'UnknownFormat' | 'BodyTooLarge' | 'InvalidUtf8' | 'UnsupportedCharacters'
-  | 'PayloadFetchFailed' | 'MalformedPipe' | 'NoRouteMatched' | 'RouteEvaluationFailed' | 'DedupeKeyFailed'
-  | 'StatusKeyFailed' | 'FanInKeyFailed' | 'JobRejected' | 'JobNameCollision' | 'DedupeKeyConflict' | 'JobFailed' | 'OutcomeFailed';
+export const deadLetterReasons = [
+  'MalformedJson', 'MalformedEnvelope', 'UnknownFormat', 'BodyTooLarge', 'InvalidUtf8', 'UnsupportedCharacters',
+  'PayloadFetchFailed', 'MalformedPipe', 'NoRouteMatched', 'RouteEvaluationFailed', 'DedupeKeyFailed',
+  'StatusKeyFailed', 'FanInKeyFailed', 'JobRejected', 'JobNameCollision', 'DedupeKeyConflict', 'JobFailed', 'OutcomeFailed',
+] as const;
+export type DeadLetterReason = (typeof deadLetterReasons)[number];
 
 export type DeadLetterRecord = {
   reason: DeadLetterReason;

@@ -37,6 +37,8 @@ export function dispatchHarness(options: {
   jobTypes?: JobType[];
   payloads?: PayloadStore;
   queueName?: string;
+  /** The QueueBinding's name (default jobs): metrics tests keep their series apart by it. */
+  bindingName?: string;
   sqs?: FakeSqs;
   kube?: FakeKube;
 } = {}): DispatchHarness {
@@ -51,7 +53,7 @@ export function dispatchHarness(options: {
     receive: { waitTimeSeconds: 1, visibilityTimeoutSeconds: 30 },
     routes: [{ name: 'all', when: 'true', jobType: 'work' }],
     ...options.spec,
-  });
+  }, options.bindingName);
   const capacity = new CapacityTracker();
   const groups = new FifoGroups();
   const informer = { lagging: false };
