@@ -86,9 +86,13 @@ it('turns the producer\'s payload into a course: the row moves to ready and its 
   expect(row.progress_percentage).toBe(100);
   expect(row.job_name).toMatch(/^course-content-/);
   expect(row.course?.resultUri).toBe(`s3://aristocrat-courses/${id}/course.json`);
-  const course = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'aristocrat-courses', Key: `${id}/course.json` }))).Body!.transformToString()) as { chapters: unknown[]; finalAssessment: unknown };
-  expect(course.chapters.length).toBe(row.course?.summary?.chapters);
-  expect(course.finalAssessment).toBeDefined();
+  // The whole answer in S3: the course itself, what it cost, and the summary the row keeps.
+  const stored = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'aristocrat-courses', Key: `${id}/course.json` }))).Body!.transformToString()) as {
+    output: { chapters: unknown[]; finalAssessment: unknown }; usage: { totalTokens: number };
+  };
+  expect(stored.output.chapters.length).toBe(row.course?.summary?.chapters);
+  expect(stored.output.finalAssessment).toBeDefined();
+  expect(stored.usage.totalTokens).toBeGreaterThan(0);
   // The model was asked with JSON-schema answers, by the llm image.
   expect(openai.requests.length).toBeGreaterThanOrEqual(3);
   expect(openai.requests.every((r) => r.body.response_format.type === 'json_schema')).toBe(true);
