@@ -92,8 +92,12 @@ node_network_up() {
   iptables -t nat -A "$NAT_CHAIN" -d "$KUBERNETES_SERVICE_IP" -p tcp --dport 443 -j DNAT --to-destination "127.0.0.1:$APISERVER_PORT"
   iptables -t nat -C PREROUTING -i "$NODE_BRIDGE" -j "$NAT_CHAIN" 2>/dev/null ||
     iptables -t nat -I PREROUTING -i "$NODE_BRIDGE" -j "$NAT_CHAIN"
-  iptables -t nat -C OUTPUT -d "$KUBERNETES_SERVICE_IP" -j "$NAT_CHAIN" 2>/dev/null ||
-    iptables -t nat -I OUTPUT -d "$KUBERNETES_SERVICE_IP" -j "$NAT_CHAIN"
+  # This machine's own processes (the controller run by hand, KEDA's namespace, tests) use the same
+  # addresses as pods do.
+  for destination in "$KUBERNETES_SERVICE_IP" "$NODE_IP"; do
+    iptables -t nat -C OUTPUT -d "$destination" -j "$NAT_CHAIN" 2>/dev/null ||
+      iptables -t nat -I OUTPUT -d "$destination" -j "$NAT_CHAIN"
+  done
   # Nothing from a pod leaves the bridge: all traffic stays on this machine.
   iptables -N "$FWD_CHAIN" 2>/dev/null || iptables -F "$FWD_CHAIN"
   iptables -A "$FWD_CHAIN" -o "$NODE_BRIDGE" -j ACCEPT
@@ -105,6 +109,7 @@ node_network_up() {
 node_network_down() {
   iptables -t nat -D PREROUTING -i "$NODE_BRIDGE" -j "$NAT_CHAIN" 2>/dev/null || true
   iptables -t nat -D OUTPUT -d "$KUBERNETES_SERVICE_IP" -j "$NAT_CHAIN" 2>/dev/null || true
+  iptables -t nat -D OUTPUT -d "$NODE_IP" -j "$NAT_CHAIN" 2>/dev/null || true
   iptables -t nat -F "$NAT_CHAIN" 2>/dev/null && iptables -t nat -X "$NAT_CHAIN" 2>/dev/null || true
   iptables -D FORWARD -i "$NODE_BRIDGE" -j "$FWD_CHAIN" 2>/dev/null || true
   iptables -F "$FWD_CHAIN" 2>/dev/null && iptables -X "$FWD_CHAIN" 2>/dev/null || true

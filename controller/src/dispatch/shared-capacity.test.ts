@@ -62,6 +62,31 @@ describe('SharedCapacity', () => {
     expect(b.granted(scope)).toBe(2);
   });
 
+  it('makes a busy holder over its share start nothing new while others wait, without overrunning the limit', async () => {
+    const store = memoryStore();
+    const clock = { now: 1_000_000 };
+    const active = new Map<string, number>([['a', 4]]);
+    const make = holders(store, clock, active);
+    const a = make('a');
+    const b = make('b');
+    a.want(scope, 4);
+    await a.sync(scope); // a runs all 4 and keeps refilling them
+    b.want(scope, 4);
+    await b.sync(scope);
+    expect(b.granted(scope)).toBe(0);
+    clock.now += 5_000;
+    await a.sync(scope); // b waits: a shrinks to its fair share of 2, its 4 running still count
+    expect(a.granted(scope)).toBe(2);
+    await b.sync(scope);
+    expect(b.granted(scope)).toBe(0);
+    active.set('a', 2); // two of a's Jobs finished; a may not replace them
+    clock.now += 5_000;
+    await a.sync(scope);
+    await b.sync(scope);
+    expect(a.granted(scope) + b.granted(scope)).toBeLessThanOrEqual(4);
+    expect(b.granted(scope)).toBe(2);
+  });
+
   it('gives a SIGKILLed holder\'s slots to others after its lease, less the Jobs it left running', async () => {
     const store = memoryStore();
     const clock = { now: 1_000_000 };

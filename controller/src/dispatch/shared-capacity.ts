@@ -16,7 +16,11 @@ import type { Logger } from '../log.ts';
 
 export type CapacityScope = { kind: 'jobtype' | 'binding'; namespace: string; name: string; limit: number };
 
-export type LedgerEntry = { slots: number; renewedAt: number; wanting?: boolean };
+/**
+ * A holder's share: how many unfinished Jobs it may have (`slots`), how many it had when it wrote
+ * (`active`: may exceed a share it was asked to shrink to), and whether it wants more.
+ */
+export type LedgerEntry = { slots: number; active?: number; renewedAt: number; wanting?: boolean };
 export type Ledger = { holders: Record<string, LedgerEntry>; resourceVersion?: string };
 
 /** Where ledgers live. `write` fails with a LedgerConflict when the resourceVersion moved on. */
@@ -146,7 +150,11 @@ export class SharedCapacity {
     }
   }
 
-  /** This holder's new entry, given the others': never more than the limit minus what others hold. */
+  /**
+   * This holder's new entry, given the others': what it may hold never exceeds the limit less what
+   * the others hold or run. When others are waiting, a holder over its fair share shrinks to it and
+   * starts nothing new until its running Jobs fall below it (they still count for everyone).
+   */
   #allocate(ledger: Ledger, state: ScopeState, now: number): { holders: Record<string, LedgerEntry>; mine: number; changed: boolean } {
     const { holder, leaseMs } = this.#options;
     const { scope } = state;
@@ -157,29 +165,34 @@ export class SharedCapacity {
     let othersWanting = false;
     for (const [id, entry] of Object.entries(ledger.holders)) {
       if (id === holder) continue;
+      const unfinished = Math.max(active.get(id) ?? 0, entry.active ?? 0);
       if (entry.renewedAt > now - leaseMs) {
         holders[id] = entry;
-        othersHold += entry.slots;
+        othersHold += Math.max(entry.slots, unfinished);
         liveOthers += 1;
         othersWanting ||= entry.wanting === true;
       } else {
-        // Gone: only its unfinished Jobs still count, and its entry goes once they are done.
-        const unfinished = active.get(id) ?? 0;
-        othersHold += unfinished;
-        if (unfinished > 0) holders[id] = { ...entry, slots: unfinished, wanting: false };
+        // Gone: only its unfinished Jobs still count (as the informer sees them), and its entry
+        // goes once they are done.
+        const left = active.get(id) ?? 0;
+        othersHold += left;
+        if (left > 0) holders[id] = { ...entry, slots: left, active: left, wanting: false };
       }
     }
     const mineActive = active.get(holder) ?? 0;
     const available = Math.max(0, scope.limit - othersHold);
     const wanted = Math.min(scope.limit, mineActive + state.demand);
     const fairShare = Math.ceil(scope.limit / (liveOthers + 1));
-    const target = othersWanting ? Math.max(mineActive, Math.min(wanted, fairShare)) : wanted;
-    const mine = Math.min(Math.max(mineActive, target), Math.max(available, mineActive));
+    const target = othersWanting ? Math.min(wanted, fairShare) : wanted;
+    const mine = Math.min(target, available);
     const wanting = wanted > mine;
-    if (mine > 0 || wanting) holders[holder] = { slots: mine, renewedAt: now, ...(wanting && { wanting }) };
+    if (mine > 0 || wanting || mineActive > 0) {
+      holders[holder] = { slots: mine, renewedAt: now, ...(mineActive > 0 && { active: mineActive }), ...(wanting && { wanting }) };
+    }
     const before = ledger.holders[holder];
     const changed = JSON.stringify(Object.keys(holders).sort()) !== JSON.stringify(Object.keys(ledger.holders).sort())
-      || before?.slots !== holders[holder]?.slots || (before?.wanting ?? false) !== wanting;
+      || before?.slots !== holders[holder]?.slots || (before?.active ?? 0) !== (holders[holder]?.active ?? 0)
+      || (before?.wanting ?? false) !== wanting;
     return { holders, mine, changed };
   }
 

@@ -26,6 +26,8 @@ export type ControllerOptions = {
   env?: Record<string, string>;
   /** Serve the progress API here (HOST:PORT) and give Jobs this URL; off by default. */
   progress?: { bindAddress: string; url: string };
+  /** More `sluice controller` flags. */
+  args?: string[];
 };
 
 async function freePort(): Promise<number> {
@@ -55,6 +57,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     '--lease-duration', String(options.leaseDurationSeconds ?? 6),
     '--progress-bind-address', options.progress?.bindAddress ?? '',
     '--progress-url', options.progress?.url ?? '',
+    ...(options.args ?? []),
   ], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'debug', ...options.env },

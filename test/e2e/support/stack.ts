@@ -14,6 +14,7 @@ function required(name: string): string {
 export const stack = {
   kubeconfig: required('KUBECONFIG'),
   awsEndpoint: required('AWS_ENDPOINT_URL'),
+  sqsEndpoint: required('AWS_ENDPOINT_URL_SQS'),
   awsRegion: required('AWS_REGION'),
   mongoUri: required('MONGODB_URI'),
   postgresUri: required('POSTGRES_URI'),
