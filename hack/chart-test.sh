@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Offline tests of the Helm chart, the plain install and the alerts; no cluster needed. Builds the
 # tools it needs on a cold machine (hack/lib/install-tools.sh, cached), then, for Helm 4 and Helm 3:
-# lint, render with each charts/sluice/ci/*-values.yaml (defaults, every toggle on, namespace-scoped),
-# validate every rendered object offline against the Kubernetes $KUBE_VERSION schemas and the
-# Sluice, KEDA and Prometheus Operator CRDs, helm-unittest; and the generated files (CRD templates,
-# values schema, dashboard, rules, chart README, manifests/install) must be fresh; promtool checks
-# and tests the alerts. Prints each step's time; runs every step and fails at the end if one failed.
+# lint, render with each charts/sluice/ci/*-values.yaml (defaults, every toggle on, namespace-scoped,
+# the local-stack e2e values), validate every rendered object offline against the Kubernetes
+# $KUBE_VERSION schemas and the Sluice, KEDA and Prometheus Operator CRDs, helm-unittest; and the
+# generated files (CRD templates, values schema, dashboard, rules, chart README, manifests/install)
+# must be fresh; promtool checks and tests the alerts. Prints each step's time; runs every step
+# and fails at the end if one failed.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 source "$HACK_DIR/lib/tools.sh"

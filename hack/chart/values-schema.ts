@@ -71,13 +71,10 @@ export const valuesSchema: Schema = {
     extraVolumes: list('Extra volumes (Volume).'),
     extraVolumeMounts: list('Extra volume mounts (VolumeMount).'),
     serviceAccount: obj({ create: bool('Creates the ServiceAccount.'), name: str('ServiceAccount name.'), annotations: stringMap('ServiceAccount annotations.') }),
-    dispatcher: obj({
-      enabled: bool('Allows dispatcher Deployments.'),
-      serviceAccount: obj({ create: bool('Creates the ServiceAccount.'), name: str('ServiceAccount name.'), annotations: stringMap('ServiceAccount annotations.') }),
-    }),
+    dispatcher: obj({ enabled: bool('Lets the controller create bindings\' dispatcher Deployments and what they run with.') }),
     rbac: obj({
       create: bool('Creates RBAC objects.'),
-      secretNames: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, description: 'Secrets the controller may get; empty: any.' },
+      secretNames: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, description: 'Secrets the controller may read; empty: any.' },
     }),
     podAnnotations: stringMap('Pod annotations.'),
     podLabels: stringMap('Pod labels.'),

@@ -47,9 +47,9 @@ app.kubernetes.io/component: controller
 {{- end }}
 
 {{/*
-Selector of the dispatcher pods in the release namespace: the controller labels the pods of every
-dispatcher Deployment app.kubernetes.io/name=sluice, app.kubernetes.io/component=dispatcher (it
-does not know the release name).
+Selector of the dispatcher pods, in the bindings' namespaces: the controller labels the pods of
+every dispatcher Deployment app.kubernetes.io/name=sluice, app.kubernetes.io/component=dispatcher
+(dispatch/deployment.ts; it does not know the release name).
 */}}
 {{- define "sluice.dispatcherSelectorLabels" -}}
 app.kubernetes.io/name: sluice
@@ -64,14 +64,6 @@ app.kubernetes.io/component: dispatcher
 {{- end }}
 {{- end }}
 
-{{- define "sluice.dispatcherServiceAccountName" -}}
-{{- if .Values.dispatcher.serviceAccount.create }}
-{{- default (include "sluice.dispatcherName" .) .Values.dispatcher.serviceAccount.name }}
-{{- else }}
-{{- required "dispatcher.serviceAccount.name is required when dispatcher.serviceAccount.create is false" .Values.dispatcher.serviceAccount.name }}
-{{- end }}
-{{- end }}
-
 {{- define "sluice.image" -}}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
@@ -82,9 +74,4 @@ app.kubernetes.io/component: dispatcher
 
 {{- define "sluice.progressUrl" -}}
 {{- default (printf "http://%s.%s.svc:8082/v1/progress" (include "sluice.controllerName" .) .Release.Namespace) .Values.progress.url }}
-{{- end }}
-
-{{/* Whether Sluice watches only listed namespaces (Roles) rather than all (ClusterRoles). */}}
-{{- define "sluice.namespaced" -}}
-{{- if .Values.watchNamespaces }}true{{ end }}
 {{- end }}
