@@ -84,6 +84,13 @@ export const messageToJobSeconds = new Histogram({
   registers: [registry],
 });
 
+export const kubeRequests = new Counter({
+  name: 'sluice_kube_requests_total',
+  help: 'Requests this process made to the Kubernetes API server, by verb (get, list, watch, create, update, patch, delete) and resource (jobs, pods, queuebindings/status, …).',
+  labelNames: ['verb', 'resource'] as const,
+  registers: [registry],
+});
+
 export const progressReports = new Counter({
   name: 'sluice_progress_reports_total',
   help: 'Progress reports from job pods, accepted (recorded) or rejected (bad token, wrong Job, finished Job, invalid, rate limited).',

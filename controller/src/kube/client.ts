@@ -1,5 +1,6 @@
 // Kubernetes connection: the KubeConfig, typed API clients, and predicates on API errors.
 import * as k8s from '@kubernetes/client-node';
+import { kubeRequests } from '../metrics.ts';
 
 type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
 
@@ -12,6 +13,8 @@ export class PooledKubeConfig extends k8s.KubeConfig {
   #dispatcher: Dispatcher | undefined;
 
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
+    // Every typed-API call and informer list passes here: count it (watches count where they start).
+    kubeRequests.inc(describeRequest(context.getHttpMethod(), context.getUrl()));
     await super.applySecurityAuthentication(context);
     const created = context.getDispatcher();
     if (!created) return;
@@ -22,6 +25,19 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     void created.close();
     context.setDispatcher(this.#dispatcher);
   }
+}
+
+/** A request as the API server's own metrics name it: its verb and resource (with subresource). */
+export function describeRequest(method: string, url: string): { verb: string; resource: string } {
+  const { pathname, searchParams } = new URL(url, 'https://api.invalid');
+  // /api/v1/…, /apis/GROUP/VERSION/…, then namespaces/NS/, then resource[/name[/subresource]].
+  const parts = pathname.split('/').filter(Boolean);
+  let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
+  const [resource = '', name, subresource] = rest;
+  const verbs: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: name ? 'delete' : 'deletecollection' };
+  const verb = method === 'GET' ? (searchParams.get('watch') === 'true' ? 'watch' : name ? 'get' : 'list') : (verbs[method] ?? method.toLowerCase());
+  return { verb, resource: subresource ? `${resource}/${subresource}` : resource };
 }
 
 /**

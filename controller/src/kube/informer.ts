@@ -13,7 +13,8 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from './clock.ts';
-import { apiStatus } from './client.ts';
+import { apiStatus, describeRequest } from './client.ts';
+import { kubeRequests } from '../metrics.ts';
 import { keyOf, objectKey } from './keys.ts';
 
 export type QueryParams = Record<string, string | number | boolean | undefined>;
@@ -493,6 +494,9 @@ export function kubeTransport(kubeConfig: k8s.KubeConfig): InformerTransport {
       }
       return JSON.parse(body) as k8s.KubernetesListObject<k8s.KubernetesObject>;
     },
-    watch: (path, query, onEvent, done) => watcher.watch(path, query, onEvent, done),
+    watch: (path, query, onEvent, done) => {
+      kubeRequests.inc(describeRequest('GET', `${path}?watch=true`));
+      return watcher.watch(path, query, onEvent, done);
+    },
   };
 }

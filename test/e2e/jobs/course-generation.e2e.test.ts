@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../../../jobs/llm/test-support/fake-openai.ts';
 import { startController, type ControllerProcess } from '../support/controller.ts';
 import { applyExample, ensureBuckets, type AppliedExample } from '../support/examples.ts';
-import { image, nodeIp } from '../support/exec-node.ts';
+import { nodeIp } from '../support/exec-node.ts';
 import { createTestNamespace, eventually } from '../support/kube.ts';
 import { cleanUp, installCrds, sqs } from '../support/sluice.ts';
 import { stack } from '../support/stack.ts';
@@ -47,8 +47,8 @@ beforeAll(async () => {
     namespace: ns.name,
     jobTypes: {
       'extract-transcript': { simulated: { 'sim.sluice.dev/message': JSON.stringify({ transcriptUri: `s3://aristocrat-courses/${id}/transcript.txt` }) } },
-      'generate-course': { real: { image: image('job-llm'), env: { OPENAI_BASE_URL: openai.url } } },
     },
+    realEnv: { OPENAI_BASE_URL: openai.url },
     secrets: { openai: { apiKey: 'sk-local-test' } },
   });
   const port = await freePort(nodeIp);

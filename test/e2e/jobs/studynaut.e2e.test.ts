@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../../../jobs/llm/test-support/fake-openai.ts';
 import { startController, type ControllerProcess } from '../support/controller.ts';
 import { applyExample, ensureBuckets, type AppliedExample } from '../support/examples.ts';
-import { image, nodeIp } from '../support/exec-node.ts';
+import { nodeIp } from '../support/exec-node.ts';
 import { createTestNamespace, eventually } from '../support/kube.ts';
 import { cleanUp, installCrds, sluiceJobs, sqs } from '../support/sluice.ts';
 import { stack } from '../support/stack.ts';
@@ -26,10 +26,9 @@ beforeAll(async () => {
   ns = await createTestNamespace('seed-003');
   openai = await startFakeOpenAI({ host: nodeIp, delayMs: 200 });
   await ensureBuckets('studynaut-notes');
-  const llm = { real: { image: image('job-llm'), env: { OPENAI_BASE_URL: openai.url } } };
   example = await applyExample('studynaut-pipeline.yaml', {
     namespace: ns.name,
-    jobTypes: { 'process-source-text': llm, 'generate-visual': llm, 'assemble-note': llm, 'generate-study-tools': llm },
+    realEnv: { OPENAI_BASE_URL: openai.url },
     secrets: { openai: { apiKey: 'sk-local-test' } },
   });
   // The application made the source record when the user uploaded the text.
