@@ -42,11 +42,11 @@ await core.createNamespace({ body: { metadata: { name: namespace } } });
 say('The applications\' stores, inputs and a local OpenAI-compatible model');
 const dynamo = new DynamoDBClient({});
 await dynamo.send(new CreateTableCommand({
-  TableName: 'interviews', BillingMode: 'PAY_PER_REQUEST',
+  TableName: 'app-interviews-interviews', BillingMode: 'PAY_PER_REQUEST',
   KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
 })).catch(() => undefined);
 const interviewId = `iv-${run}`;
-await dynamo.send(new PutItemCommand({ TableName: 'interviews', Item: { id: { S: interviewId }, state: { S: 'uploaded' }, candidate: { S: 'Ada' } } }));
+await dynamo.send(new PutItemCommand({ TableName: 'app-interviews-interviews', Item: { id: { S: interviewId }, state: { S: 'uploaded' }, candidate: { S: 'Ada' } } }));
 const postgres = new pg.Client({ connectionString: env.POSTGRES_URI });
 await postgres.connect();
 await postgres.query(`CREATE TABLE IF NOT EXISTS course_generations (generation_process_id text PRIMARY KEY, status text, progress_percentage double precision,
@@ -68,7 +68,7 @@ const transcript = 'Interviewer: Tell me about a hard bug. Candidate: A race in 
 await s3.send(new PutObjectCommand({ Bucket: 'interviews-transcripts', Key: `${interviewId}.txt`, Body: transcript }));
 await s3.send(new PutObjectCommand({ Bucket: 'aristocrat-courses', Key: `${run}/transcript.txt`, Body: 'Hoy: la fotosíntesis convierte luz, agua y CO2 en glucosa y oxígeno.' }));
 const openai = await startFakeOpenAI({ host: nodeIp, delayMs: 300 });
-console.log(`  DynamoDB interviews, PostgreSQL course_generations, MongoDB studynaut.sources; S3 inputs; model at ${openai.url}`);
+console.log(`  DynamoDB app-interviews-interviews, PostgreSQL course_generations, MongoDB studynaut.sources; S3 inputs; model at ${openai.url}`);
 
 say(`The five seed systems from manifests/examples, in namespace ${namespace}`);
 const images = Object.fromEntries(readFileSync(resolve(repoRoot, '.local/images.env'), 'utf8').split('\n').flatMap((line) => {
@@ -77,7 +77,6 @@ const images = Object.fromEntries(readFileSync(resolve(repoRoot, '.local/images.
 }));
 const environment: ExampleEnvironment = {
   apply,
-  createSecret: (ns, name, data) => core.createNamespacedSecret({ namespace: ns, body: { metadata: { name }, stringData: data } }),
   createQueue: async (name) => (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!,
   images,
   podEnv: { AWS_ENDPOINT_URL: fromPod(env.AWS_ENDPOINT_URL!), AWS_REGION: env.AWS_REGION! },
@@ -165,8 +164,8 @@ const show = (label: string, value: unknown) => console.log(`  ${label}: ${JSON.
 for (const doc of await mongo.db('training').collection('roleplayresults').find({ sessionId: `rp-${run}` }, { projection: { _id: 0 } }).toArray()) show('MongoDB training.roleplayresults', doc);
 const source = await mongo.db('studynaut').collection<Record<string, unknown> & { _id: string }>('sources').findOne({ _id: sourceId });
 if (source) show('MongoDB studynaut.sources', { _id: source._id, processingStatus: source.processingStatus, processingStage: source.processingStage, note: Boolean(source.note), studyTools: Boolean(source.studyTools) });
-const { Items = [] } = await dynamo.send(new ScanCommand({ TableName: 'interviews' }));
-for (const item of Items.filter((i) => i.id?.S === interviewId)) show('DynamoDB interviews', Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v.S ?? v.N ?? v.M ?? v])));
+const { Items = [] } = await dynamo.send(new ScanCommand({ TableName: 'app-interviews-interviews' }));
+for (const item of Items.filter((i) => i.id?.S === interviewId)) show('DynamoDB app-interviews-interviews', Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v.S ?? v.N ?? v.M ?? v])));
 const { rows } = await postgres.query('SELECT generation_process_id, status, progress_percentage, current_step, job_name FROM course_generations WHERE generation_process_id = $1', [`gen-${run}`]);
 for (const row of rows) show('PostgreSQL course_generations', row);
 const transcode = (await batch.listNamespacedJob({ namespace, labelSelector: 'sluice.dev/job-type=transcode' })).items[0];

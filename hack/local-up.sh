@@ -183,7 +183,7 @@ start_aws() {
 # SQS is ElasticMQ: moto's SQS scans the whole queue on every send, which makes bursts of a few
 # thousand messages quadratic. moto still serves S3, SES and DynamoDB.
 start_sqs() {
-  launch sqs java -Xmx512m -DSLUICE_SQS_PORT="$SQS_PORT" -Dconfig.file="$HACK_DIR/elasticmq/elasticmq.conf" \
+  launch sqs java -Xmx512m -DSLUICE_SQS_PORT="$SQS_PORT" -DSLUICE_SQS_DB="jdbc:h2:$DATA_DIR/sqs" -Dconfig.file="$HACK_DIR/elasticmq/elasticmq.conf" \
     -cp "$ELASTICMQ_JARS/*" org.elasticmq.server.Main
 }
 

@@ -16,8 +16,8 @@ import { repoRoot } from './stack-env.ts';
 export type HowItRuns = { real: { env?: Record<string, string> } } | { simulated: Record<string, string> };
 
 export type ExampleEnvironment = {
+  /** Server-side apply (several examples in one namespace share Secrets). */
   apply: (object: k8s.KubernetesObject) => Promise<unknown>;
-  createSecret: (namespace: string, name: string, data: Record<string, string>) => Promise<unknown>;
   /** Makes a local queue of this name and returns its URL. */
   createQueue: (name: string) => Promise<string>;
   /** Images built by hack/build-images.sh, by name (job-media, job-llm). */
@@ -97,7 +97,15 @@ export async function applyExample(file: string, environment: ExampleEnvironment
       if (dynamodb) Object.assign(dynamodb, { endpoint: environment.stores.dynamodbEndpoint, region: environment.stores.region });
     }
   }
-  for (const [name, data] of secrets) await environment.createSecret(namespace, name, data);
+  // An example's own Secrets (placeholder URIs) get the local values.
+  for (const object of manifests) {
+    if (object.kind !== 'Secret' || !secrets.has(object.metadata!.name!)) continue;
+    (object as k8s.V1Secret).stringData = { ...(object as k8s.V1Secret).stringData, ...secrets.get(object.metadata!.name!) };
+    secrets.delete(object.metadata!.name!);
+  }
+  for (const [name, data] of secrets) {
+    await environment.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData: data } as k8s.KubernetesObject);
+  }
   for (const object of manifests) await environment.apply(object);
   return {
     queue: (awsName) => {

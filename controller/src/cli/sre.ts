@@ -1,6 +1,7 @@
 // What an SRE needs at 3 a.m., as `kubectl sluice …`: test a message against a binding's routes and
 // see the Job it would become, look into the dead-letter queue and send its messages back, send a
 // test message. These run with the caller's kubeconfig and AWS credentials (default chain).
+import { presentAttributes } from '../sqs/received.ts';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, type Message, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
@@ -111,9 +112,12 @@ export async function redrive(sqs: SQSClient, dlq: string, queueUrl: string, max
   for (const m of messages) {
     // Sluice's diagnostics stay behind; the producer's attributes go along.
     const attributes: Record<string, MessageAttributeValue> = Object.fromEntries(
-      Object.entries(m.MessageAttributes ?? {}).filter(([key]) => !key.startsWith('Sluice.')),
+      Object.entries(presentAttributes(m.MessageAttributes ?? {})).filter(([key]) => !key.startsWith('Sluice.')),
     );
-    attributes[ATTRIBUTE_REDRIVE] = { DataType: 'String', StringValue: m.MessageId! };
+    // The failed message's own id, not this dead letter's: a dead letter recorded twice (a crash
+    // between sending it and recording so) is redriven into one run, not two.
+    const source = m.MessageAttributes?.['Sluice.SourceMessageId']?.StringValue;
+    attributes[ATTRIBUTE_REDRIVE] = { DataType: 'String', StringValue: source && source !== '-' ? source : m.MessageId! };
     await sqs.send(new SendMessageCommand({
       QueueUrl: queueUrl,
       MessageBody: m.Body ?? '',

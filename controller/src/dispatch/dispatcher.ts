@@ -17,6 +17,7 @@ import type { EventReason } from '../kube/event-reasons.ts';
 import type { Logger } from '../log.ts';
 import * as metrics from '../metrics.ts';
 import { BatchDeleter } from '../sqs/batch-deleter.ts';
+import { receivedMessages } from '../sqs/received.ts';
 import { sendToDeadLetter, type DeadLetterReason } from '../sqs/dead-letter.ts';
 import type { CapacityTracker } from './capacity.ts';
 import type { DeleteConfirmations } from './delete-confirmations.ts';
@@ -142,7 +143,7 @@ export class BindingDispatcher {
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }), { abortSignal: signal });
-        messages = received.Messages ?? [];
+        messages = receivedMessages(received.Messages);
         this.#oldest.received(messages, this.#now());
         failures = 0;
         delete this.stats.receiveError;

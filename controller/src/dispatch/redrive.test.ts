@@ -39,9 +39,23 @@ describe('redrive', () => {
     const keys = h.jobs().map((j) => j.metadata?.annotations?.['sluice.dev/dedupe-key']).sort();
     expect(keys).toHaveLength(2);
     expect(keys[0]).toBe('j-1');
-    expect(keys[1]).toMatch(/^j-1#redrive:[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe('j-1#redrive:original-id');
     expect(h.sqs.messages(h.dlqUrl)).toEqual([]);
     expect(h.deadLetters()).toEqual([]);
+  });
+
+  it('runs a failed message once again even when a crash recorded its dead letter twice', async () => {
+    h = dispatchHarness({ spec: { dedupeKey: 'body.jobId' } });
+    const body = '{"jobId":"j-2"}';
+    h.sqs.put(h.queueUrl, body);
+    h.start();
+    await until('the first Job', () => h!.jobs().length === 1);
+    h.finish(h.jobs()[0]!.metadata!.name!, 'Failed');
+    await deadLetterFailedJob(h, body);
+    await deadLetterFailedJob(h, body);
+    expect(await redrive(h.sqs.client, h.dlqUrl, h.queueUrl, 10)).toBe(2);
+    await until('both redriven copies to be handled', () => h!.sqs.messages(h!.queueUrl).length === 0);
+    expect(h.jobs()).toHaveLength(2);
   });
 
   it('carries the producer\'s attributes and not Sluice\'s diagnostics', async () => {

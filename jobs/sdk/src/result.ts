@@ -53,7 +53,7 @@ export function writeTerminationMessage(text: string, file = resultFile()): void
 export async function succeed(result: unknown, options: SucceedOptions = {}): Promise<never> {
   const message = await terminationMessage(result, options.upload);
   const progress = options.progress ?? progressReporter();
-  progress.report(100);
+  progress.report(100, 'done');
   await progress.flush();
   writeTerminationMessage(message);
   return process.exit(EXIT_SUCCESS);

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { applyExample as apply, type AppliedExample, type ExampleOptions } from '../../../hack/lib/examples.ts';
 import { fromPod } from './exec-node.ts';
-import { core } from './kube.ts';
 import { createQueue, objects } from './sluice.ts';
 import { repoRoot, stack } from './stack.ts';
 
@@ -24,7 +23,6 @@ function builtImages(): Record<string, string> {
 export function applyExample(file: string, options: ExampleOptions): Promise<AppliedExample> {
   return apply(file, {
     apply: (object) => objects.patch(object, undefined, undefined, 'sluice-e2e', true, k8s.PatchStrategy.ServerSideApply),
-    createSecret: (namespace, name, data) => core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData: data } }),
     createQueue,
     images: builtImages(),
     podEnv: { AWS_ENDPOINT_URL: fromPod(stack.awsEndpoint), AWS_REGION: stack.awsRegion },
