@@ -19,6 +19,7 @@ import { Informer } from './kube/informer.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { keyOf } from './kube/keys.ts';
 import { NamespacedInformers } from './kube/namespaced-informers.ts';
+import { slimJob, slimPod } from './kube/slim.ts';
 import { ReferencedSecrets } from './kube/secret-cache.ts';
 import { LeaderLifecycle, stopLeader, type Leading } from './leader-lifecycle.ts';
 import { OutcomeHealth } from './outcome/health.ts';
@@ -139,16 +140,16 @@ async function startLeading(
   const customPath = (plural: string) => groupPath(`/apis/${GROUP}/${VERSION}`, plural);
   const managedBySluice = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
   // One informer per watched namespace (or one cluster-wide), behind one cache.
-  const watch = <T extends k8s.KubernetesObject>(name: string, path: (namespace?: string) => string, labelSelector?: string) =>
+  const watch = <T extends k8s.KubernetesObject>(name: string, path: (namespace?: string) => string, labelSelector?: string, transform?: (object: T) => T) =>
     new NamespacedInformers<T>(options.namespaces, (namespace) => new Informer<T>({
-      kubeConfig, path: path(namespace), labelSelector, logger: log.child({ informer: name, ...(namespace && { namespace }) }),
+      kubeConfig, path: path(namespace), labelSelector, transform, logger: log.child({ informer: name, ...(namespace && { namespace }) }),
     }));
   const bindings = watch<QueueBinding & k8s.KubernetesObject>('queuebindings', customPath(kinds.QueueBinding.plural));
   const jobTypes = watch<JobType & k8s.KubernetesObject>('jobtypes', customPath(kinds.JobType.plural));
   const statusSinks = watch<StatusSink & k8s.KubernetesObject>('statussinks', customPath(kinds.StatusSink.plural));
-  const jobs = watch<k8s.V1Job>('jobs', groupPath('/apis/batch/v1', 'jobs'), managedBySluice);
+  const jobs = watch<k8s.V1Job>('jobs', groupPath('/apis/batch/v1', 'jobs'), managedBySluice, slimJob);
   // The pods of Sluice's Jobs (build-job labels every pod template) and its fan-in ConfigMaps.
-  const pods = watch<k8s.V1Pod>('pods', groupPath('/api/v1', 'pods'), managedBySluice);
+  const pods = watch<k8s.V1Pod>('pods', groupPath('/api/v1', 'pods'), managedBySluice, slimPod);
   const configMaps = watch<k8s.V1ConfigMap>('configmaps', groupPath('/api/v1', 'configmaps'), managedBySluice);
   const secrets = new ReferencedSecrets((secretNamespace, name) => new Informer<k8s.V1Secret>({
     kubeConfig,

@@ -23,6 +23,7 @@ import { jobIdentity, jobPhase } from './reconcile/job-phase.ts';
 import { JobTypeCatalog } from './reconcile/job-type.ts';
 import { QueueBindingReconciler } from './reconcile/queue-binding.ts';
 import { StatusWriter } from './reconcile/status-writer.ts';
+import { slimJob } from './kube/slim.ts';
 import { startHealthServer } from './server.ts';
 import { awsClientOptions, makeS3Client, makeSqsClient } from './sqs/client.ts';
 import { s3PayloadStore } from './sqs/payload-store.ts';
@@ -50,7 +51,7 @@ export async function runDispatcher(options: DispatcherProcessOptions): Promise<
     kubeConfig, path: customPath(kinds.JobType.plural), logger: log.child({ informer: 'jobtypes' }),
   });
   const jobs = new Informer<k8s.V1Job>({
-    kubeConfig, path: `/apis/batch/v1/namespaces/${namespace}/jobs`, labelSelector: managedBySluice, logger: log.child({ informer: 'jobs' }),
+    kubeConfig, path: `/apis/batch/v1/namespaces/${namespace}/jobs`, labelSelector: managedBySluice, transform: slimJob, logger: log.child({ informer: 'jobs' }),
   });
   const secrets = new ReferencedSecrets((secretNamespace, name) => new Informer<k8s.V1Secret>({
     kubeConfig, path: `/api/v1/namespaces/${secretNamespace}/secrets`, fieldSelector: `metadata.name=${name}`, logger: log.child({ informer: 'secret' }),

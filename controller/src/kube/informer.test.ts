@@ -125,6 +125,25 @@ describe('Informer', () => {
     await informer.stop();
   });
 
+  it('keeps what the transform returns, from lists and watch events alike, and drops managedFields by default', async () => {
+    const server = fakeServer();
+    const listed = server.put('a', '1') as KubernetesObject;
+    listed.metadata!.managedFields = [{ manager: 'kubectl', operation: 'Apply' }];
+    const plain = startInformer(server);
+    await plain.informer.synced();
+    expect(plain.informer.get('ns', 'a')?.metadata).not.toHaveProperty('managedFields');
+    await plain.informer.stop();
+
+    const { informer } = startInformer(server, { transform: (o) => ({ ...o, data: { kept: 'only this' } }) as KubernetesObject });
+    await tick();
+    expect(informer.get('ns', 'a')).toMatchObject({ kind: 'ConfigMap', data: { kept: 'only this' } });
+    server.lastWatch().send('ADDED', server.put('b', '1'));
+    expect(informer.get('ns', 'b')).toMatchObject({ data: { kept: 'only this' } });
+    server.lastWatch().send('BOOKMARK', { kind: 'ConfigMap', metadata: { resourceVersion: '42' } });
+    expect(informer.stats().resourceVersion).toBe('42');
+    await informer.stop();
+  });
+
   it('resumes from the last resourceVersion when the server closes the watch, without listing again', async () => {
     const server = fakeServer();
     const { informer, seen } = startInformer(server);

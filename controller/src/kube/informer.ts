@@ -16,6 +16,7 @@ import { type Clock, systemClock } from './clock.ts';
 import { apiStatus, describeRequest } from './client.ts';
 import { kubeRequests } from '../metrics.ts';
 import { keyOf, objectKey } from './keys.ts';
+import { withoutManagedFields } from './slim.ts';
 
 export type QueryParams = Record<string, string | number | boolean | undefined>;
 
@@ -38,7 +39,7 @@ export interface InformerHandlers<T> {
   delete?(object: T): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends k8s.KubernetesObject = k8s.KubernetesObject> {
   /** The collection, e.g. /api/v1/namespaces/team-a/configmaps or /apis/batch/v1/jobs. */
   path: string;
   labelSelector?: string;
@@ -59,6 +60,8 @@ export interface InformerOptions {
   maxBackoffMs?: number;
   /** Items per list page. Default 500. */
   pageSize?: number;
+  /** What the cache keeps of each object (kube/slim.ts). Default: all but managedFields. */
+  transform?: (object: T) => T;
   clock?: Clock;
 }
 
@@ -97,6 +100,7 @@ export class Informer<T extends k8s.KubernetesObject> {
   readonly #initialBackoffMs: number;
   readonly #maxBackoffMs: number;
   readonly #pageSize: number;
+  readonly #transform: (object: T) => T;
 
   #cache = new Map<string, T>();
   readonly #handlers = new Set<InformerHandlers<T>>();
@@ -118,7 +122,7 @@ export class Informer<T extends k8s.KubernetesObject> {
   #resolveSynced!: () => void;
   #rejectSynced!: (error: Error) => void;
 
-  constructor(options: InformerOptions) {
+  constructor(options: InformerOptions<T>) {
     this.#path = options.path;
     this.#selectors = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
     this.#logger = options.logger.child({ informer: options.path, labelSelector: options.labelSelector });
@@ -131,6 +135,7 @@ export class Informer<T extends k8s.KubernetesObject> {
     this.#initialBackoffMs = options.initialBackoffMs ?? 1_000;
     this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.#pageSize = options.pageSize ?? 500;
+    this.#transform = options.transform ?? withoutManagedFields;
     this.#syncedPromise = new Promise<void>((resolve, reject) => {
       this.#resolveSynced = resolve;
       this.#rejectSynced = reject;
@@ -283,7 +288,7 @@ export class Informer<T extends k8s.KubernetesObject> {
       const kind = page.kind?.replace(/List$/, '');
       for (const item of page.items ?? []) {
         // List items come without apiVersion and kind; Events and owner references need them.
-        items.push({ ...item, apiVersion: item.apiVersion ?? page.apiVersion, kind: item.kind ?? kind } as T);
+        items.push(this.#transform({ ...item, apiVersion: item.apiVersion ?? page.apiVersion, kind: item.kind ?? kind } as T));
       }
       const metadata = (page.metadata ?? {}) as { continue?: string; _continue?: string; resourceVersion?: string };
       continueToken = metadata.continue || metadata._continue || undefined;
@@ -349,7 +354,7 @@ export class Informer<T extends k8s.KubernetesObject> {
           finish(status.code === 410 ? { kind: 'gone' } : { kind: 'error', err: watchStatusError(status), healthy: false });
           return;
         }
-        this.#apply(type, object as T);
+        this.#apply(type, type === 'BOOKMARK' ? object as T : this.#transform(object as T));
       };
       const done = (err: unknown) => {
         if (!err || isClientTimeout(err)) finish({ kind: 'closed', healthy: healthy() });

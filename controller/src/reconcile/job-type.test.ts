@@ -6,6 +6,7 @@ import { outcomeFailureReasons } from '../outcome/outcome-error.ts';
 import { FakeKube } from '../testing/fake-kube.ts';
 import { eventLog, NAMESPACE, silentLogger } from '../testing/fixtures.ts';
 import { histogram, labelSets, metricValue } from '../testing/metrics.ts';
+import { slimJob } from '../kube/slim.ts';
 import { JobTypeCatalog, jobTypeReconciler } from './job-type.ts';
 import { StatusWriter } from './status-writer.ts';
 
@@ -15,7 +16,7 @@ function harness(name = 'render', spec: Record<string, unknown> = {}) {
   const jobTypes = kube.cache<JobType>('JobType');
   const health = new OutcomeHealth();
   const reconcile = jobTypeReconciler({
-    jobTypes, jobs: kube.cache<k8s.V1Job>('Job'), catalog: new JobTypeCatalog(jobTypes), status: new StatusWriter(kube.custom), event: eventLog().sink, health,
+    jobTypes, jobs: kube.cache<k8s.V1Job>('Job', slimJob), catalog: new JobTypeCatalog(jobTypes), status: new StatusWriter(kube.custom), event: eventLog().sink, health,
   });
   const run = () => reconcile({ key: `${NAMESPACE}/${name}`, namespace: NAMESPACE, name, retries: 0, logger: silentLogger });
   const condition = (type: string) => kube.get<JobType>('JobType', NAMESPACE, name)?.status?.conditions?.find((c) => c.type === type);

@@ -100,9 +100,9 @@ export class FakeKube {
       .map((o) => clone(o) as T);
   }
 
-  /** An informer's view of `kind`: live by default; hold() freezes it until sync(). */
-  cache<T extends k8s.KubernetesObject>(kind: Kind): FakeCache<T> {
-    return new FakeCache<T>(this, kind);
+  /** An informer's view of `kind`: live by default; hold() freezes it until sync(). `transform` is the informer's (kube/slim.ts). */
+  cache<T extends k8s.KubernetesObject>(kind: Kind, transform: (object: T) => T = (object) => object): FakeCache<T> {
+    return new FakeCache<T>(this, kind, transform);
   }
 
   create<T extends k8s.KubernetesObject>(kind: Kind, namespace: string, body: k8s.KubernetesObject): T {
@@ -234,26 +234,29 @@ export class FakeKube {
 export class FakeCache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
   readonly #kube: FakeKube;
   readonly #kind: Kind;
+  readonly #transform: (object: T) => T;
   #held: Map<string, T> | undefined;
 
-  constructor(kube: FakeKube, kind: Kind) {
+  constructor(kube: FakeKube, kind: Kind, transform: (object: T) => T) {
     this.#kube = kube;
     this.#kind = kind;
+    this.#transform = transform;
   }
 
   get(namespace: string, name: string): T | undefined {
     if (this.#held) return this.#held.get(`${namespace}/${name}`);
-    return this.#kube.get<T>(this.#kind, namespace, name);
+    const object = this.#kube.get<T>(this.#kind, namespace, name);
+    return object && this.#transform(object);
   }
 
   list(namespace?: string): T[] {
     if (this.#held) return [...this.#held.values()].filter((o) => namespace === undefined || o.metadata?.namespace === namespace);
-    return this.#kube.all<T>(this.#kind, namespace);
+    return this.#kube.all<T>(this.#kind, namespace).map(this.#transform);
   }
 
   /** Keeps showing the objects as they are now, whatever happens to them, until sync(). */
   hold(): void {
-    this.#held = new Map(this.#kube.all<T>(this.#kind).map((o) => [`${o.metadata!.namespace!}/${o.metadata!.name!}`, o]));
+    this.#held = new Map(this.#kube.all<T>(this.#kind).map((o) => [`${o.metadata!.namespace!}/${o.metadata!.name!}`, this.#transform(o)]));
   }
 
   sync(): void {

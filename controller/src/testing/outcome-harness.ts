@@ -5,6 +5,7 @@ import type { Message } from '@aws-sdk/client-sqs';
 import type { JobType, Notifications, QueueBinding } from '../api/schemas.ts';
 import { compileBinding, planMessage } from '../dispatch/plan.ts';
 import { buildJob } from '../job/build-job.ts';
+import { slimJob, slimPod } from '../kube/slim.ts';
 import type { ReconcileResult } from '../kube/work-queue.ts';
 import type { FailureReport } from '../notify/types.ts';
 import { JobOutcomeReconciler, type JobOutcomeDeps } from '../reconcile/job-outcome.ts';
@@ -79,14 +80,15 @@ export function outcomeHarness(options: { jobTypes: JobType[]; deps?: Partial<Jo
   const { sink: event, events } = eventLog();
   const queueUrl = sqs.createQueue('jobs');
   const dlqUrl = sqs.createQueue('jobs-dlq');
-  const jobs = kube.cache<k8s.V1Job>('Job');
+  // The caches keep what the controller's informers keep.
+  const jobs = kube.cache<k8s.V1Job>('Job', slimJob);
   const pods = new PodsByJob();
   // As an informer does: list what exists, then watch.
-  for (const pod of kube.all<k8s.V1Pod>('Pod')) pods.handlers.add!(pod);
+  for (const pod of kube.all<k8s.V1Pod>('Pod')) pods.handlers.add!(slimPod(pod));
   kube.watch(({ type, kind, object }) => {
     if (kind !== 'Pod') return;
-    if (type === 'DELETED') pods.handlers.delete!(object);
-    else pods.handlers.add!(object);
+    if (type === 'DELETED') pods.handlers.delete!(slimPod(object));
+    else pods.handlers.add!(slimPod(object));
   });
   const clock = { now: options.deps?.now ?? (() => new Date()) };
   const confirmations = options.confirmations ?? new DeleteConfirmations();

@@ -1,0 +1,68 @@
+import type * as k8s from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { payloadOf } from '../outcome/message-context.ts';
+import { failureReason, jobIdentity, jobPhase } from '../reconcile/job-phase.ts';
+import { outcomeFacts } from '../reconcile/outcome-facts.ts';
+import { slimJob, slimPod, withoutManagedFields } from './slim.ts';
+
+const managedFields = [{ manager: 'kube-controller-manager', operation: 'Update', fieldsV1: { 'f:status': { 'f:conditions': {} } } }];
+
+const job: k8s.V1Job = {
+  apiVersion: 'batch/v1', kind: 'Job',
+  metadata: {
+    namespace: 'team', name: 'render-abc', uid: 'u1', resourceVersion: '7', creationTimestamp: new Date('2026-01-01T10:00:00Z'),
+    labels: { 'app.kubernetes.io/managed-by': 'sluice', 'sluice.dev/binding': 'jobs', 'sluice.dev/job-type': 'render' },
+    annotations: { 'sluice.dev/message-id': 'm1' }, finalizers: ['sluice.dev/outcome'], managedFields,
+  },
+  spec: {
+    ttlSecondsAfterFinished: 600, backoffLimit: 2, selector: { matchLabels: { a: 'b' } },
+    template: {
+      metadata: { labels: { a: 'b' }, annotations: { 'sluice.dev/payload': '{"videoId":"v1"}' } },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'job', image: 'render:1', env: [{ name: 'A', value: 'x'.repeat(2_000) }] }] },
+    },
+  },
+  status: {
+    startTime: new Date('2026-01-01T10:00:01Z'), failed: 1,
+    conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', lastTransitionTime: new Date('2026-01-01T10:00:09Z') }],
+  },
+};
+
+const pod: k8s.V1Pod = {
+  apiVersion: 'v1', kind: 'Pod',
+  metadata: { namespace: 'team', name: 'render-abc-x', uid: 'p1', creationTimestamp: new Date('2026-01-01T10:00:01Z'), labels: { 'batch.kubernetes.io/job-name': 'render-abc' }, managedFields },
+  spec: { nodeName: 'n1', containers: [{ name: 'job', image: 'render:1', env: [{ name: 'A', value: 'x'.repeat(2_000) }] }] },
+  status: {
+    phase: 'Failed',
+    conditions: [{ type: 'PodScheduled', status: 'True' }],
+    containerStatuses: [{ name: 'job', image: 'render:1', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 3, message: 'bad frame' } } }],
+    hostIP: '10.0.0.1', podIPs: [{ ip: '10.1.0.1' }],
+  },
+};
+
+describe('cache slimming', () => {
+  it('keeps every field the reconcilers read from a Job and its pods', async () => {
+    const slim = slimJob(job);
+    const pods = [slimPod(pod)];
+    const at = new Date('2026-01-01T11:00:00Z');
+    const facts = (j: k8s.V1Job, p: k8s.V1Pod[]) => ({ ...outcomeFacts(j, p, 'failed'), updatedAt: at });
+    expect(facts(slim, pods)).toEqual(facts(job, [pod]));
+    expect(facts(slim, pods)).toMatchObject({ phase: 'failed', exitCode: 3, message: 'bad frame', attempts: 1 });
+    expect(jobPhase(slim)).toBe(jobPhase(job));
+    expect(jobIdentity(slim)).toEqual(jobIdentity(job));
+    expect(failureReason(slim)).toBe('BackoffLimitExceeded');
+    const noSecrets = { readNamespacedSecret: () => Promise.reject(new Error('the payload is on the Job')) };
+    expect(await payloadOf(noSecrets, slim)).toBe('{"videoId":"v1"}');
+    expect(slim.spec?.ttlSecondsAfterFinished).toBe(600);
+    expect(slim.metadata?.finalizers).toEqual(['sluice.dev/outcome']);
+  });
+
+  it('drops pod specs, job templates and managedFields', () => {
+    const bytes = (o: unknown) => JSON.stringify(o).length;
+    expect(bytes(slimJob(job))).toBeLessThan(bytes(job) / 3);
+    expect(bytes(slimPod(pod))).toBeLessThan(bytes(pod) / 3);
+    expect(slimPod(pod)).not.toHaveProperty('spec');
+    expect(slimJob(job).spec?.template.spec).toBeUndefined();
+    expect(withoutManagedFields(job).metadata).not.toHaveProperty('managedFields');
+    expect(withoutManagedFields(job).spec).toBe(job.spec);
+  });
+});
