@@ -358,6 +358,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   // Dead letters: one per failed Job and per bad message, with the reason expected.
   const deadLetters = (await Promise.all(Object.values(q.dlq).map(drain))).flat();
   const deadLetterProblems: string[] = [];
+  // A crash between sending a dead letter and recording so sends it again: at least once, with the
+  // source message id that makes a redrive run it once. Count each message once, and the repeats.
+  const bySource = new Map<string, Message>();
+  for (const m of deadLetters) bySource.set(m.MessageAttributes?.['Sluice.SourceMessageId']?.StringValue ?? m.MessageId!, m);
+  const deadLetterDuplicates = deadLetters.length - bySource.size;
   const reasons = (binding: string) => [...bySource.values()].filter((m) => m.MessageAttributes?.['Sluice.Binding']?.StringValue === binding).map((m) => m.MessageAttributes?.['Sluice.Reason']?.StringValue ?? '?');
   const expectedDeadLetters: Record<string, Record<string, number>> = {};
   for (const p of normalized) {
@@ -374,11 +379,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if ((got[reason] ?? 0) !== (want[reason] ?? 0)) deadLetterProblems.push(`${bindingName} ${reason}: ${got[reason] ?? 0} dead letters, expected ${want[reason] ?? 0}`);
     }
   }
-  // A crash between sending a dead letter and recording so sends it again: at least once, with the
-  // source message id that makes a redrive run it once. Count each message once, and the repeats.
-  const bySource = new Map<string, Message>();
-  for (const m of deadLetters) bySource.set(m.MessageAttributes?.['Sluice.SourceMessageId']?.StringValue ?? m.MessageId!, m);
-  const deadLetterDuplicates = deadLetters.length - bySource.size;
 
   // Records in their final state.
   const recordProblems: string[] = [];
