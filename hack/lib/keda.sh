@@ -20,10 +20,13 @@ keda_in_netns() { ip netns exec "$KEDA_NETNS" "$@"; }
 
 keda_network_up() {
   ip netns list | grep -qw "$KEDA_NETNS" || ip netns add "$KEDA_NETNS"
-  if ! ip link show "$KEDA_VETH" >/dev/null 2>&1; then
+  # A veth of this name whose peer is not in our namespace was left by another stack (or a killed
+  # one) on the same port offset: replace it rather than trust it.
+  if ! keda_in_netns ip link show eth0 >/dev/null 2>&1; then
+    ip link del "$KEDA_VETH" 2>/dev/null || true
     ip link add "$KEDA_VETH" type veth peer name eth0 netns "$KEDA_NETNS"
-    ip link set "$KEDA_VETH" master "$NODE_BRIDGE" up
   fi
+  ip link set "$KEDA_VETH" master "$NODE_BRIDGE" up
   keda_in_netns ip addr replace "$KEDA_IP/24" dev eth0
   keda_in_netns ip link set lo up
   keda_in_netns ip link set eth0 up
