@@ -1,5 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { ANNOTATION_OUTCOME_DONE } from '../job/labels.ts';
 import { TerminalError } from '../kube/work-queue.ts';
 import { jobType, NAMESPACE, queueBinding } from '../testing/fixtures.ts';
 import { histogram, metricValue } from '../testing/metrics.ts';
@@ -49,7 +50,7 @@ describe('JobOutcomeReconciler', () => {
     expect(h.notified).toHaveLength(1);
     expect(h.notified[0]).toMatchObject({ jobName: name(job), reason: 'BackoffLimitExceeded', exitCode: 3 });
     expect(h.sink.writes.at(-1)?.fields).toMatchObject({ status: 'failed', error: 'ffmpeg: invalid data', exit: 3 });
-    expect(h.events.filter((e) => e.reason === 'JobFailed').map((e) => e.kind)).toEqual(expect.arrayContaining(['Job', 'JobType']));
+    expect(h.events.filter((e) => e.reason === 'JobFailed').map((e) => e.kind)).toEqual(['Job']);
     expect(h.job(name(job))?.metadata?.finalizers).toEqual([]);
   });
 
@@ -198,8 +199,8 @@ describe('never acting twice on a stale cache', () => {
     await h.reconcile(name(job));
     await h.reconcile(name(job));
     expect(h.sqs.messages(followUpQueue)).toHaveLength(1);
-    // The outcome-done mark and the finalizer, once.
-    expect(h.kube.calls.slice(before).map((c) => `${c.verb} ${c.kind}`)).toEqual(['patch Job', 'patch Job']);
+    // The finalizer, once: with one step, its mark would be followed at once by the finalizer removal.
+    expect(h.kube.calls.slice(before).map((c) => `${c.verb} ${c.kind}`)).toEqual(['patch Job']);
   });
 });
 
@@ -241,6 +242,39 @@ describe('reads from caches only', () => {
     expect(h.job(name(job))?.metadata?.finalizers).toEqual([]);
     expect(h.kube.count('list', 'Pod')).toBe(0);
     expect(h.kube.count('read', 'Job')).toBe(0);
+  });
+
+  it('writes only the finalizer removal for a success, and one step mark for a dead-lettered, notified failure', async () => {
+    const h = outcomeHarness({ jobTypes: [withSink({ notifications: { slack: { webhookUrlSecretRef: { name: 'slack', key: 'url' } } } })] });
+    const ok = h.createJob('{"id":"r-7"}', { statusKey: 'r-7' });
+    const bad = h.createJob('{"id":"r-8"}', { statusKey: 'r-8' });
+    const before = h.kube.calls.length;
+    await h.reconcile(name(ok));
+    await h.reconcile(name(bad));
+    const finishedAt = h.kube.calls.length;
+    h.finish(name(ok), { result: 'Complete', message: 'ok' });
+    h.finish(name(bad), { result: 'Failed', exitCode: 3, reason: 'BackoffLimitExceeded' });
+    // What the harness wrote as the Job controller and the kubelet is not the controller's.
+    h.kube.calls.splice(finishedAt);
+    await h.reconcile(name(ok));
+    await h.reconcile(name(bad));
+    const writes = (job: k8s.V1Job) => h.kube.calls.slice(before).filter((c) => c.verb !== 'read' && c.verb !== 'list' && c.name === name(job)).map((c) => c.verb);
+    expect(writes(ok)).toEqual(['patch']);
+    // The dead letter's mark (notify follows it), then the finalizer.
+    expect(writes(bad)).toEqual(['patch', 'patch']);
+    expect(h.job(name(bad))?.metadata?.annotations?.[ANNOTATION_OUTCOME_DONE]).toBe('dead-letter');
+    expect(h.sqs.messages(h.dlqUrl)).toHaveLength(1);
+    expect(h.notified).toHaveLength(1);
+  });
+
+  it('marks the steps done on the Job before coming back for a message still being released', async () => {
+    const h = outcomeHarness({ jobTypes: [withSink({})] });
+    const job = h.createJob('{"id":"r-9"}', { statusKey: 'r-9' });
+    h.finish(name(job), { result: 'Failed', exitCode: 3, reason: 'BackoffLimitExceeded' });
+    // The finalizer patch fails; the mark that follows it goes through.
+    h.kube.fail('patch', 'Job', () => new Error('apiserver gone'), 1);
+    await expect(h.reconcile(name(job))).rejects.toThrow('apiserver gone');
+    expect(h.job(name(job))?.metadata?.annotations?.[ANNOTATION_OUTCOME_DONE]).toBe('dead-letter');
   });
 
   it('does not drop a finalizer another controller added meanwhile: it comes back with a newer copy', async () => {
@@ -316,7 +350,8 @@ describe('onSuccess.forEach', () => {
     h.sqs.createQueue('next');
     const job = h.createJob('{"note":"n-11"}');
     h.finish(name(job), { result: 'Complete', message: placeholders });
-    h.kube.fail('patch', 'Job', () => new Error('apiserver gone'));
+    // The finalizer patch and the mark after it: the apiserver is gone, then the controller too.
+    h.kube.fail('patch', 'Job', () => new Error('apiserver gone'), 2);
     await expect(h.reconcile(name(job))).rejects.toThrow('apiserver gone');
     // A restarted controller does not know the step ran, and sends again.
     const restarted = outcomeHarness({ jobTypes: [fanOut()], kube: h.kube, sqs: h.sqs });

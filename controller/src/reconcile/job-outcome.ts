@@ -118,10 +118,8 @@ export class JobOutcomeReconciler {
     const steps = this.#steps(job, logger);
     if (facts.phase === 'failed') {
       // A success whose outcome failed was recorded as such (OutcomeFailed) above.
-      if (phase === 'failed') {
-        this.#deps.event(job, 'Warning', EventReason.JobFailed, `${facts.reason ?? 'Failed'}: ${facts.message ?? 'no message'}`);
-        if (jobType) this.#deps.event(jobType, 'Warning', EventReason.JobFailed, `Job ${name} failed: ${facts.reason ?? 'Failed'}`);
-      }
+      // One Event per failure, on the Job; the JobType's status counts failures (no Event per Job there).
+      if (phase === 'failed') this.#deps.event(job, 'Warning', EventReason.JobFailed, `${facts.reason ?? 'Failed'}: ${facts.message ?? 'no message'}`);
       const reason = phase === 'failed' ? 'JobFailed' : 'OutcomeFailed';
       await steps.run('dead-letter', () => this.#deadLetter(job, facts, reason, `${facts.reason ?? 'Failed'}: ${facts.message ?? ''}`.trim(), logger)).catch(terminal);
       const notifications = jobType?.spec.notifications;
@@ -151,14 +149,16 @@ export class JobOutcomeReconciler {
       });
     }
 
-    const release = await this.#deps.messages.release(job);
-    if ('waitMs' in release) return requeueAfter(release.waitMs);
-    if (deleteJob) {
-      await this.#deps.batch.deleteNamespacedJob({ namespace: namespace!, name, propagationPolicy: 'Background' }).catch((error: unknown) => {
-        if (!isNotFound(error)) throw error;
-      });
+    // Coming back later (or failing here), what ran is first marked on the Job: the retry may be
+    // another process's.
+    const released = await this.#releaseJob(job, deleteJob, steps).catch(async (error: unknown) => {
+      await steps.flush().catch(() => undefined);
+      throw error;
+    });
+    if (released !== 'released') {
+      await steps.flush();
+      return requeueAfter(released.waitMs);
     }
-    if ((await releaseFinalizer(this.#deps.batch, steps.latest())) === 'changed') return requeueAfter(FINALIZER_RECHECK_MS);
     ledger.released(job);
     jobFinished(namespace!, job.metadata?.labels?.[LABEL_JOB_TYPE] ?? '', phase, facts.durationSeconds);
     this.#status.forget(job.metadata?.uid ?? '');
@@ -171,6 +171,19 @@ export class JobOutcomeReconciler {
     return done;
   };
 
+  /** The message gone from SQS, the Job deleted if asked, then the finalizer off. */
+  async #releaseJob(job: k8s.V1Job, deleteJob: boolean, steps: OutcomeSteps): Promise<'released' | { waitMs: number }> {
+    const release = await this.#deps.messages.release(job);
+    if ('waitMs' in release) return { waitMs: release.waitMs };
+    if (deleteJob) {
+      await this.#deps.batch.deleteNamespacedJob({ namespace: job.metadata!.namespace!, name: job.metadata!.name!, propagationPolicy: 'Background' }).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+    }
+    if ((await releaseFinalizer(this.#deps.batch, steps.latest())) === 'changed') return { waitMs: FINALIZER_RECHECK_MS };
+    return 'released';
+  }
+
   /** The Job is gone (informer delete): nothing of it will come back. */
   forget(uid: string): void {
     this.#deps.ledger.forget(uid);
@@ -180,23 +193,34 @@ export class JobOutcomeReconciler {
   }
 
   /**
-   * Runs each step at most once (the ledger), then writes what is done to the Job; the patch's
-   * answer is the freshest copy of the Job, which the finalizer patch then uses.
+   * Runs each step at most once (the ledger). What is done is written to the Job (so a restarted
+   * controller does not repeat it) before the next step starts, or before the reconcile comes back
+   * later; after the last step it is not written at all, since the finalizer removal follows at
+   * once — a crash between them repeats that step, as a crash between a step and its mark would.
+   * A mark's answer is the freshest copy of the Job, which the finalizer patch then uses.
    */
-  #steps(job: k8s.V1Job, logger: Logger) {
+  #steps(job: k8s.V1Job, logger: Logger): OutcomeSteps {
     const { ledger } = this.#deps;
     let latest = job;
+    let unmarked = false;
+    const flush = async (): Promise<void> => {
+      if (!unmarked) return;
+      latest = await this.#deps.batch.patchNamespacedJob(
+        { namespace: job.metadata!.namespace!, name: job.metadata!.name!, body: { metadata: { annotations: { [ANNOTATION_OUTCOME_DONE]: [...ledger.done(job)].join(',') } } } },
+        mergePatch(),
+      );
+      unmarked = false;
+    };
     return {
-      run: async (step: Step, run: () => Promise<unknown>): Promise<void> => {
+      run: async (step, run) => {
         if (ledger.done(job).has(step)) return;
+        await flush();
         await run();
         ledger.add(job, step);
-        latest = await this.#deps.batch.patchNamespacedJob(
-          { namespace: job.metadata!.namespace!, name: job.metadata!.name!, body: { metadata: { annotations: { [ANNOTATION_OUTCOME_DONE]: [...ledger.done(job)].join(',') } } } },
-          mergePatch(),
-        );
+        unmarked = true;
         logger.debug({ step }, 'Outcome step done');
       },
+      flush,
       latest: () => latest,
     };
   }
@@ -257,6 +281,13 @@ export class JobOutcomeReconciler {
     return this.#deps.now?.().getTime() ?? Date.now();
   }
 }
+
+type OutcomeSteps = {
+  run: (step: Step, run: () => Promise<unknown>) => Promise<void>;
+  /** Writes the steps done so far to the Job, if any is not there yet. */
+  flush: () => Promise<void>;
+  latest: () => k8s.V1Job;
+};
 
 /** Runs `make` once, on first use: the payload is read (maybe from a Secret) only when a step needs it. */
 function lazy<T>(make: () => Promise<T>): () => Promise<T> {
