@@ -1,0 +1,163 @@
+// What the benchmarks share: latency statistics, the API server's and the controller's request
+// counters, a process's CPU and memory, a watch that records when each Job is first seen, Poisson
+// arrivals, and markdown tables. Each benchmark compares within one run; see docs/benchmarks.md.
+import * as k8s from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { quantile, sleep } from '../lib/cluster.ts';
+
+export type Stats = { n: number; median: number; p90: number; p99: number; max: number };
+
+export function stats(values: number[]): Stats {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return { n: 0, median: NaN, p90: NaN, p99: NaN, max: NaN };
+  return { n: sorted.length, median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted.at(-1)! };
+}
+
+export const ms = (value: number) => (Number.isNaN(value) ? '–' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`);
+export const ratio = (value: number, base: number) => (base > 0 && Number.isFinite(value) ? `${(value / base).toFixed(2)}×` : '–');
+
+/** A markdown table (what docs/benchmarks.md holds), printed as is. */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** Sums a Prometheus text exposition's samples of one metric, grouped by the labels named. */
+export function sumBy(text: string, metric: string, labels: string[]): Map<string, number> {
+  const sums = new Map<string, number>();
+  const sample = new RegExp(`^${metric}\\{([^}]*)\\} ([0-9.e+-]+)$`);
+  for (const row of text.split('\n')) {
+    const match = sample.exec(row);
+    if (!match) continue;
+    const found: Record<string, string> = Object.fromEntries([...match[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    const key = labels.map((l) => found[l] ?? '').filter((v) => v !== '').join(' ');
+    sums.set(key, (sums.get(key) ?? 0) + Number(match[2]));
+  }
+  return sums;
+}
+
+/** The API server's own count of requests it served, by verb and resource[/subresource]. */
+export function apiserverRequests(): Map<string, number> {
+  const text = execFileSync('kubectl', ['get', '--raw', '/metrics'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const byLabels = sumBy(text, 'apiserver_request_total', ['verb', 'resource', 'subresource']);
+  const counts = new Map<string, number>();
+  for (const [key, value] of byLabels) {
+    const [verb, resource, subresource] = key.split(' ');
+    const name = `${verb} ${resource ?? ''}${subresource ? `/${subresource}` : ''}`;
+    counts.set(name, (counts.get(name) ?? 0) + value);
+  }
+  return counts;
+}
+
+/** What a process (the controller, a dispatcher) counted of its own requests, by verb and resource. */
+export async function processRequests(metricsPort: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return sumBy(text, 'sluice_kube_requests_total', ['verb', 'resource']);
+}
+
+export function difference(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
+  const changed = new Map<string, number>();
+  for (const [key, value] of after) {
+    const delta = value - (before.get(key) ?? 0);
+    if (delta > 0) changed.set(key, delta);
+  }
+  return changed;
+}
+
+/** User + system CPU seconds a process has used (from /proc; clock ticks are 100 Hz on Linux). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function rssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
+}
+
+/** The pid of a running program, by its command line (the KEDA operator, say). */
+export function pidOf(pattern: string): number | undefined {
+  try {
+    return Number(execFileSync('pgrep', ['-f', '-o', pattern], { encoding: 'utf8' }).trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type SeenJob = { at: number; job: k8s.V1Job };
+
+/** Watches a namespace's Jobs from now on, calling back the first time each is seen; resumes when a watch ends. */
+export async function watchJobs(kubeConfig: k8s.KubeConfig, batch: k8s.BatchV1Api, namespace: string, onJob: (seen: SeenJob) => void) {
+  const seen = new Set<string>();
+  let resourceVersion = (await batch.listNamespacedJob({ namespace, limit: 1 })).metadata?.resourceVersion;
+  let stopped = false;
+  let current: AbortController | undefined;
+  const start = async (): Promise<void> => {
+    if (stopped) return;
+    current = await new k8s.Watch(kubeConfig).watch(
+      `/apis/batch/v1/namespaces/${namespace}/jobs`,
+      { resourceVersion, allowWatchBookmarks: true },
+      (type, job: k8s.V1Job) => {
+        resourceVersion = job.metadata?.resourceVersion ?? resourceVersion;
+        const name = job.metadata?.name;
+        if (type !== 'ADDED' || !name || seen.has(name)) return;
+        seen.add(name);
+        onJob({ at: Date.now(), job });
+      },
+      () => void start(),
+    );
+  };
+  await start();
+  return { stop: () => { stopped = true; current?.abort(); } };
+}
+
+/** Exponential gaps (ms) of a Poisson process: arrivals at random phases against any polling interval. */
+export function poissonGaps(perSecond: number, seconds: number): number[] {
+  const gaps: number[] = [];
+  let elapsed = 0;
+  while (elapsed < seconds * 1000) {
+    const gap = (-Math.log(1 - Math.random()) / perSecond) * 1000;
+    elapsed += gap;
+    gaps.push(gap);
+  }
+  return gaps;
+}
+
+/** Runs `each` at the gaps' arrival times (not after each other's completion). */
+export async function atArrivals(gaps: number[], each: (index: number) => Promise<void>): Promise<void> {
+  const start = performance.now();
+  let due = 0;
+  const pending: Promise<void>[] = [];
+  for (const [index, gap] of gaps.entries()) {
+    due += gap;
+    const wait = start + due - performance.now();
+    if (wait > 0) await sleep(wait);
+    pending.push(each(index));
+  }
+  await Promise.all(pending);
+}
+
+/** Until `done` holds or the deadline passes; true if it held. */
+export async function until(done: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await done()) return true;
+    await sleep(everyMs);
+  }
+  return done();
+}
+
+/** Deletes bench namespaces, first taking Sluice's finalizer off Jobs no controller will finish. */
+export async function removeNamespaces(batch: k8s.BatchV1Api, core: k8s.CoreV1Api, names: string[]): Promise<void> {
+  for (const namespace of names) {
+    for (const job of (await batch.listNamespacedJob({ namespace })).items) {
+      if (!job.metadata?.finalizers?.length) continue;
+      await batch.patchNamespacedJob(
+        { namespace, name: job.metadata.name!, body: { metadata: { finalizers: null } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      ).catch(() => undefined);
+    }
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  }
+}
