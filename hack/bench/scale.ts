@@ -1,0 +1,211 @@
+// Benchmark: the controller at scale, and dispatch with more replicas, on the local stack.
+//  1. 10,000 unfinished Jobs (kwok pods held Running) over 100 QueueBindings and 100 JobTypes, on
+//     temporary kwok nodes: the controller's RSS, V8 heap and CPU while they arrive and once they
+//     are all tracked, its work-queue depth and reconcile rate (bounded: no reconcile storm).
+//  2. One queue pre-filled, drained by 1, 2 and 4 `sluice dispatch` processes: Jobs per second
+//     from the first Job to the last, and that each message got exactly one Job.
+// Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking]
+import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import * as k8s from '@kubernetes/client-node';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot } from '../lib/stack-env.ts';
+import { connect, sleep, startController } from '../lib/cluster.ts';
+import { cpuSeconds, removeNamespaces, rssMiB, sumBy, table, until, watchJobs } from './kit.ts';
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '10000' },
+    bindings: { type: 'string', default: '100' },
+    steady: { type: 'string', default: '60' },
+    drain: { type: 'string', default: '2000' },
+    replicas: { type: 'string', default: '1,2,4' },
+    'skip-tracking': { type: 'boolean', default: false },
+  },
+});
+const totalJobs = Number(values.jobs);
+const bindings = Number(values.bindings);
+const steadySeconds = Number(values.steady);
+const drain = Number(values.drain);
+const replicaCounts = values.replicas.split(',').map(Number);
+
+const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
+const sqs = new SQSClient({});
+await installCrds();
+const run = Date.now().toString(36);
+const image = 'registry.invalid/work:1';
+const stamp = () => new Date().toISOString().slice(11, 19);
+
+async function sendAll(queueUrl: string, count: number, tag: string): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < count) {
+      const base = next;
+      next += 10;
+      const entries = Array.from({ length: Math.min(10, count - base) }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ tag, i: base + j }) }));
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+    }
+  }));
+}
+
+async function metrics(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+const total = (text: string, metric: string) => [...sumBy(text, metric, []).values()].reduce((a, b) => a + b, 0);
+
+// 1. Tracking 10,000 unfinished Jobs.
+async function tracking() {
+  const namespace = `bench-scale-${run}`;
+  const perBinding = Math.ceil(totalJobs / bindings);
+  const nodeCount = Math.ceil((totalJobs * 1.1) / 1000);
+  const nodes = Array.from({ length: nodeCount }, (_, i) => `bench-scale-${run}-${i}`);
+  for (const name of nodes) {
+    await core.createNode({
+      body: {
+        metadata: { name, annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', type: 'kwok', pool: 'cpu' } },
+        status: { capacity: { cpu: '1000', memory: '4Ti', pods: '1000' }, allocatable: { cpu: '1000', memory: '4Ti', pods: '1000' } },
+      },
+    });
+  }
+  await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'sluice.dev/bench': 'true' } } } });
+  const queues: string[] = [];
+  for (let i = 0; i < bindings; i += 1) {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-scale-${run}-${i}` }));
+    queues.push(QueueUrl!);
+    await apply({
+      apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: `type-${i}`, namespace },
+      spec: {
+        image, ttlSecondsAfterFinished: 600, resources: { requests: { cpu: '10m', memory: '16Mi' } },
+        podTemplate: { metadata: { annotations: { 'sim.sluice.dev/outcome': 'hold' } } },
+      },
+    } as k8s.KubernetesObject);
+    await apply({
+      apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: `binding-${i}`, namespace },
+      spec: { queueUrl: QueueUrl, maxInFlight: perBinding * 2, routes: [{ name: 'all', when: 'true', jobType: `type-${i}` }] },
+    } as k8s.KubernetesObject);
+  }
+  const port = 18085;
+  const controller = startController({ namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn' });
+  await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok === true, 60_000);
+  await sleep(5000);
+  const pid = controller.pid!;
+  type Sample = { at: number; rss: number; heap: number; cpu: number; depth: number; reconciles: number; created: number };
+  const sample = async (): Promise<Sample> => {
+    const text = await metrics(port);
+    return {
+      at: Date.now(), rss: rssMiB(pid), heap: total(text, 'nodejs_heap_size_used_bytes') / 2 ** 20, cpu: cpuSeconds(pid),
+      depth: total(text, 'workqueue_depth'), reconciles: total(text, 'controller_runtime_reconcile_total'), created: total(text, 'sluice_jobs_created_total'),
+    };
+  };
+  const idle = await sample();
+  const samples: Sample[] = [idle];
+  const sampling = setInterval(() => void sample().then((s) => {
+    samples.push(s);
+    console.error(`[${stamp()}] Jobs ${s.created}, RSS ${s.rss.toFixed(0)} MiB, heap ${s.heap.toFixed(0)} MiB, queue depth ${s.depth}`);
+  }).catch(() => undefined), 5000);
+
+  const started = Date.now();
+  await Promise.all(queues.map((queueUrl, i) => sendAll(queueUrl, Math.min(perBinding, totalJobs - i * perBinding), `b${i}`)));
+  await until(async () => (await sample()).created >= totalJobs, 900_000, 2000);
+  const allCreated = Date.now();
+  // All pods Running (kwok) and their updates through the controller's queue: depth back to zero for a while.
+  let quietSince = Date.now();
+  await until(async () => {
+    const s = await sample();
+    if (s.depth > 0) quietSince = Date.now();
+    return Date.now() - quietSince > 20_000;
+  }, 600_000, 1000);
+  const steadyStart = await sample();
+  await sleep(steadySeconds * 1000);
+  const steadyEnd = await sample();
+  clearInterval(sampling);
+  const ramp = samples.filter((s) => s.at >= started);
+  const peakRss = Math.max(...ramp.map((s) => s.rss), steadyEnd.rss);
+  const peakHeap = Math.max(...ramp.map((s) => s.heap), steadyEnd.heap);
+  const peakDepth = Math.max(...ramp.map((s) => s.depth));
+  const steadyWindow = (steadyEnd.at - steadyStart.at) / 1000;
+  const rampSeconds = (allCreated - started) / 1000;
+  const rampRate = (steadyStart.reconciles - idle.reconciles) / ((steadyStart.at - started) / 1000);
+  console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes)\n`);
+  console.log(table(['measure', 'idle (before any Job)', 'while Jobs arrive (peak)', `steady, all tracked (${steadyWindow.toFixed(0)} s)`], [
+    ['RSS', `${idle.rss.toFixed(0)} MiB`, `${peakRss.toFixed(0)} MiB`, `${steadyEnd.rss.toFixed(0)} MiB`],
+    ['V8 heap used', `${idle.heap.toFixed(0)} MiB`, `${peakHeap.toFixed(0)} MiB`, `${steadyEnd.heap.toFixed(0)} MiB`],
+    ['CPU (cores)', '–', ((steadyStart.cpu - idle.cpu) / ((steadyStart.at - started) / 1000)).toFixed(2), ((steadyEnd.cpu - steadyStart.cpu) / steadyWindow).toFixed(3)],
+    ['work-queue depth', String(idle.depth), String(peakDepth), String(steadyEnd.depth)],
+    ['reconciles/s', '–', rampRate.toFixed(0), ((steadyEnd.reconciles - steadyStart.reconciles) / steadyWindow).toFixed(2)],
+  ]));
+  console.log(`\n${totalJobs} Jobs created in ${rampSeconds.toFixed(0)} s (${(totalJobs / rampSeconds).toFixed(0)} Jobs/s, 100 bindings at once); reconciles per Job during the ramp: ${((steadyStart.reconciles - idle.reconciles) / totalJobs).toFixed(1)}`);
+  controller.kill('SIGTERM');
+  await new Promise((r) => controller.once('exit', r));
+  console.error(`[${stamp()}] cleaning up ${totalJobs} Jobs …`);
+  await stripFinalizers(namespace);
+  await core.deleteNamespace({ name: namespace });
+  await until(async () => !(await core.listNamespace()).items.some((n) => n.metadata?.name === namespace), 900_000, 2000);
+  for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
+}
+
+/** Takes Sluice's finalizer off every Job of a namespace, many at a time (no controller is running). */
+async function stripFinalizers(namespace: string): Promise<void> {
+  const names = (await batch.listNamespacedJob({ namespace })).items.filter((j) => j.metadata?.finalizers?.length).map((j) => j.metadata!.name!);
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < names.length) {
+      const name = names[next++]!;
+      await batch.patchNamespacedJob({ namespace, name, body: { metadata: { finalizers: null } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)).catch(() => undefined);
+    }
+  }));
+}
+
+// 2. Draining one queue with 1, 2 and 4 dispatcher processes.
+async function dispatchers() {
+  const namespace = `bench-dispatchers-${run}`;
+  await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'sluice.dev/bench': 'true' } } } });
+  await apply({ apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'work', namespace }, spec: { image, ttlSecondsAfterFinished: 600 } } as k8s.KubernetesObject);
+  const rows: (string | number)[][] = [];
+  let single: number | undefined;
+  for (const replicas of replicaCounts) {
+    const binding = `drain-${replicas}`;
+    const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-drain-${run}-${replicas}` }));
+    await apply({
+      apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: binding, namespace },
+      spec: { queueUrl, maxInFlight: drain * 2, dispatcher: { mode: 'deployment' }, routes: [{ name: 'all', when: 'true', jobType: 'work' }] },
+    } as k8s.KubernetesObject);
+    await sendAll(queueUrl!, drain, binding);
+    const seen: number[] = [];
+    const payloads = new Set<string>();
+    const watch = await watchJobs(kubeConfig, batch, namespace, ({ at, job }) => {
+      if (job.metadata?.labels?.['sluice.dev/binding'] !== binding) return;
+      seen.push(at);
+      payloads.add(job.spec?.template.metadata?.annotations?.['sluice.dev/payload'] ?? '');
+    });
+    const children: ChildProcess[] = Array.from({ length: replicas }, (_, i) => {
+      const log = openSync(resolve(repoRoot, `.local/logs/bench-dispatcher-${i}.log`), 'w');
+      return spawn(process.execPath, [
+        resolve(repoRoot, 'controller/src/cli/main.ts'), 'dispatch', '--binding', `${namespace}/${binding}`,
+        '--identity', `bench-${replicas}-${i}`, '--metrics-bind-address', `127.0.0.1:${18090 + i}`, '--progress-url', '',
+      ], { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' } });
+    });
+    await until(() => seen.length >= drain, 600_000, 200);
+    await sleep(3000); // any duplicate would show by now
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => new Promise((r) => child.once('exit', r))));
+    watch.stop();
+    seen.sort((a, b) => a - b);
+    const seconds = (seen.at(-1)! - seen[0]!) / 1000;
+    const rate = (seen.length - 1) / seconds;
+    single ??= rate;
+    rows.push([replicas, seen.length, seen.length - payloads.size, seconds.toFixed(1), rate.toFixed(0), `${(rate / single).toFixed(2)}×`]);
+    console.error(`[${stamp()}] ${replicas} dispatcher(s): ${rate.toFixed(0)} Jobs/s`);
+    await stripFinalizers(namespace);
+  }
+  console.log(`\n## Draining one queue of ${drain} messages with several dispatcher processes (first Job → last Job)\n`);
+  console.log(table(['dispatchers', 'Jobs', 'duplicates', 'seconds', 'Jobs/s', 'vs 1'], rows));
+  await removeNamespaces(batch, core, [namespace]);
+}
+
+if (!values['skip-tracking']) await tracking();
+if (replicaCounts.length > 0 && drain > 0) await dispatchers();
+process.exit(0);
