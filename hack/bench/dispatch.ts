@@ -8,6 +8,7 @@ import { connect, quantile, sleep, startController } from '../lib/cluster.ts';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
+import { removeNamespaces, watchJobs, type SeenJob } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -28,28 +29,10 @@ await installCrds();
 const run = Date.now().toString(36);
 const jobTypeSpec = { image: 'registry.invalid/bench:1', ttlSecondsAfterFinished: 600 };
 
-/** Watches Jobs created from now on, recording when each is first seen; resumes when a watch ends. */
-async function watchJobs(namespace: string, seen: Map<string, { at: number; job: k8s.V1Job }>) {
-  let resourceVersion = (await batch.listNamespacedJob({ namespace, limit: 1 })).metadata?.resourceVersion;
-  let stopped = false;
-  let current: AbortController | undefined;
-  const start = async (): Promise<void> => {
-    if (stopped) return;
-    current = await new k8s.Watch(kubeConfig).watch(
-      `/apis/batch/v1/namespaces/${namespace}/jobs`,
-      { resourceVersion, allowWatchBookmarks: true },
-      (type, job: k8s.V1Job) => {
-        resourceVersion = job.metadata?.resourceVersion ?? resourceVersion;
-        if (type === 'ADDED' && !seen.has(job.metadata!.name!)) seen.set(job.metadata!.name!, { at: Date.now(), job });
-      },
-      () => void start(),
-    );
-  };
-  await start();
-  return { abort: () => { stopped = true; current?.abort(); } };
-}
+/** Records when each Job of the namespace is first seen. */
+const watchInto = (namespace: string, seen: Map<string, SeenJob>) =>
+  watchJobs(kubeConfig, batch, namespace, (found) => seen.set(found.job.metadata!.name!, found));
 
-/** Until every Job exists; a watch can miss events, so the list decides when they are all there. */
 /** Until every Job exists (the list decides; a watch can miss events); returns when, ±250 ms. */
 async function waitForAll(namespace: string, seen: Map<string, unknown>, count: number, listedCount: number, since: number): Promise<number> {
   while (Date.now() - since < 600_000) {
@@ -76,8 +59,8 @@ const jobType: JobType = {
   apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace: bareNs },
   spec: jobTypeSpecSchema.parse(jobTypeSpec),
 };
-const bareSeen = new Map<string, { at: number; job: k8s.V1Job }>();
-const bareWatch = await watchJobs(bareNs, bareSeen);
+const bareSeen = new Map<string, SeenJob>();
+const bareWatch = await watchInto(bareNs, bareSeen);
 const bareStart = Date.now();
 let next = 0;
 await Promise.all(Array.from({ length: bareConcurrency }, async () => {
@@ -93,7 +76,7 @@ await Promise.all(Array.from({ length: bareConcurrency }, async () => {
   }
 }));
 const bareSeconds = (Date.now() - bareStart) / 1000;
-bareWatch.abort();
+bareWatch.stop();
 console.log(`bare loop: ${total} Jobs in ${bareSeconds.toFixed(1)}s = ${(total / bareSeconds).toFixed(0)} Jobs/s (concurrency ${bareConcurrency})`);
 
 /** Waits until the Jobs of a namespace have finished, so one phase's pods do not load the next. */
@@ -118,8 +101,8 @@ await apply({
 const controller = startController({ namespace: sluiceNs, metricsPort: 18081, logName: 'bench-controller', logLevel: 'warn' });
 await sleep(3000);
 
-const seen = new Map<string, { at: number; job: k8s.V1Job }>();
-const sluiceWatch = await watchJobs(sluiceNs, seen);
+const seen = new Map<string, SeenJob>();
+const sluiceWatch = await watchInto(sluiceNs, seen);
 const sendStart = Date.now();
 let sent = 0;
 await Promise.all(Array.from({ length: 8 }, async () => {
@@ -132,7 +115,7 @@ await Promise.all(Array.from({ length: 8 }, async () => {
 }));
 const sendSeconds = (Date.now() - sendStart) / 1000;
 const allThere = await waitForAll(sluiceNs, seen, total, total, sendStart);
-sluiceWatch.abort();
+sluiceWatch.stop();
 
 const latencies = [...seen.values()]
   .map(({ at, job }) => at - Date.parse(job.metadata!.annotations!['sluice.dev/sent-at']!))
@@ -146,15 +129,15 @@ console.log(`burst: ratio sluice / bare loop = ${(sluiceRate / (total / bareSeco
 
 // 3. A steady trickle below capacity: the latency one message sees on its own.
 await settle(sluiceNs);
-const trickleSeen = new Map<string, { at: number; job: k8s.V1Job }>();
-const trickleWatch = await watchJobs(sluiceNs, trickleSeen);
+const trickleSeen = new Map<string, SeenJob>();
+const trickleWatch = await watchInto(sluiceNs, trickleSeen);
 for (let i = 0; i < trickleMessages; i += 1) {
   const due = Date.now() + 1000 / trickleRate;
   await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: '0', MessageBody: JSON.stringify({ trickle: i }) }] }));
   await sleep(Math.max(0, due - Date.now()));
 }
 await waitForAll(sluiceNs, trickleSeen, trickleMessages, total + trickleMessages, Date.now());
-trickleWatch.abort();
+trickleWatch.stop();
 const trickleLatencies = [...trickleSeen.entries()]
   .filter(([, { job }]) => job.spec?.template.metadata?.annotations?.['sluice.dev/payload']?.includes('trickle'))
   .map(([, { at, job }]) => at - Date.parse(job.metadata!.annotations!['sluice.dev/sent-at']!))
@@ -163,13 +146,5 @@ console.log(`trickle (${trickleRate}/s): message→Job latency median ${quantile
 controller.kill('SIGTERM');
 await new Promise((r) => controller.once('exit', r));
 
-// Clean up: Jobs still holding Sluice's finalizer would keep their namespace from going away.
-for (const job of (await batch.listNamespacedJob({ namespace: sluiceNs })).items) {
-  if (!job.metadata?.finalizers?.length) continue;
-  await batch.patchNamespacedJob(
-    { namespace: sluiceNs, name: job.metadata.name!, body: { metadata: { finalizers: null } } },
-    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-  ).catch(() => undefined);
-}
-for (const name of [bareNs, sluiceNs]) await core.deleteNamespace({ name });
+await removeNamespaces(batch, core, [bareNs, sluiceNs]);
 process.exit(0);
