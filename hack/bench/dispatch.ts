@@ -31,7 +31,7 @@ const jobTypeSpec = { image: 'registry.invalid/bench:1', ttlSecondsAfterFinished
 
 /** Records when each Job of the namespace is first seen. */
 const watchInto = (namespace: string, seen: Map<string, SeenJob>) =>
-  watchJobs(kubeConfig, batch, namespace, (found) => seen.set(found.job.metadata!.name!, found));
+  watchJobs(kubeConfig, namespace, (found) => seen.set(found.job.metadata!.name!, found));
 
 /** Until every Job exists (the list decides; a watch can miss events); returns when, ±250 ms. */
 async function waitForAll(namespace: string, seen: Map<string, unknown>, count: number, listedCount: number, since: number): Promise<number> {

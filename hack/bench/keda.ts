@@ -163,7 +163,7 @@ async function measure(scenario: Scenario): Promise<Result> {
   const { namespace, queueUrl } = await setUp(scenario);
   const observed: Observed[] = [];
   const consumed: Promise<void>[] = [];
-  const watch = await watchJobs(kubeConfig, batch, namespace, ({ at, job }) => {
+  const watch = await watchJobs(kubeConfig, namespace, ({ at, job }) => {
     const annotations = job.metadata?.annotations ?? {};
     const sent = annotations['sluice.dev/sent-at'] ?? annotations['bench.sluice.dev/sent-at'];
     if (sent !== undefined) {

@@ -3,8 +3,9 @@
 // arrivals, and markdown tables. Each benchmark compares within one run; see docs/benchmarks.md.
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { quantile, sleep } from '../lib/cluster.ts';
+import { watchNamespaceJobs } from '../lib/job-watch.ts';
+export { cpuSeconds, rssMiB } from '../lib/process-stats.ts';
 
 export type Stats = { n: number; median: number; p90: number; p99: number; max: number };
 
@@ -65,17 +66,6 @@ export function difference(after: Map<string, number>, before: Map<string, numbe
   return changed;
 }
 
-/** User + system CPU seconds a process has used (from /proc; clock ticks are 100 Hz on Linux). */
-export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-export function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
-}
-
 /** The pid of a running program, by its command line (the KEDA operator, say). */
 export function pidOf(pattern: string): number | undefined {
   try {
@@ -87,29 +77,17 @@ export function pidOf(pattern: string): number | undefined {
 
 export type SeenJob = { at: number; job: k8s.V1Job };
 
-/** Watches a namespace's Jobs from now on, calling back the first time each is seen; resumes when a watch ends. */
-export async function watchJobs(kubeConfig: k8s.KubeConfig, batch: k8s.BatchV1Api, namespace: string, onJob: (seen: SeenJob) => void) {
+/** Calls back the first time each Job of the namespace created from now on is seen. */
+export async function watchJobs(kubeConfig: k8s.KubeConfig, namespace: string, onJob: (seen: SeenJob) => void): Promise<{ stop: () => void }> {
   const seen = new Set<string>();
-  let resourceVersion = (await batch.listNamespacedJob({ namespace, limit: 1 })).metadata?.resourceVersion;
-  let stopped = false;
-  let current: AbortController | undefined;
-  const start = async (): Promise<void> => {
-    if (stopped) return;
-    current = await new k8s.Watch(kubeConfig).watch(
-      `/apis/batch/v1/namespaces/${namespace}/jobs`,
-      { resourceVersion, allowWatchBookmarks: true },
-      (type, job: k8s.V1Job) => {
-        resourceVersion = job.metadata?.resourceVersion ?? resourceVersion;
-        const name = job.metadata?.name;
-        if (type !== 'ADDED' || !name || seen.has(name)) return;
-        seen.add(name);
-        onJob({ at: Date.now(), job });
-      },
-      () => void start(),
-    );
-  };
-  await start();
-  return { stop: () => { stopped = true; current?.abort(); } };
+  const watch = watchNamespaceJobs(kubeConfig, namespace, (job) => {
+    const name = job.metadata?.name;
+    if (!name || seen.has(name)) return;
+    seen.add(name);
+    onJob({ at: Date.now(), job });
+  }, { fromNow: true });
+  await watch.ready;
+  return watch;
 }
 
 /** Exponential gaps (ms) of a Poisson process: arrivals at random phases against any polling interval. */

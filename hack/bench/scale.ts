@@ -176,7 +176,7 @@ async function dispatchers() {
     await sendAll(queueUrl!, drain, binding);
     const seen: number[] = [];
     const payloads = new Set<string>();
-    const watch = await watchJobs(kubeConfig, batch, namespace, ({ at, job }) => {
+    const watch = await watchJobs(kubeConfig, namespace, ({ at, job }) => {
       if (job.metadata?.labels?.['sluice.dev/binding'] !== binding) return;
       seen.push(at);
       payloads.add(job.spec?.template.metadata?.annotations?.['sluice.dev/payload'] ?? '');

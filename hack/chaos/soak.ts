@@ -17,13 +17,15 @@ import {
 } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { HOSTILE_BINDING, HOSTILE_JOB_TYPES, hostileMessages, travelsOnSqs, type HostileMessage } from '../../controller/src/decode/hostile-messages.ts';
 import { connect, sleep } from '../lib/cluster.ts';
+import { watchNamespaceJobs } from '../lib/job-watch.ts';
+import { rssMiB } from '../lib/process-stats.ts';
 import { repoRoot } from '../lib/stack-env.ts';
 
 export type SoakOptions = {
@@ -207,7 +209,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   // Every Job ever created in the namespace, by name: a name created twice ran twice.
   const uidsByName = new Map<string, Set<string>>();
   const jobsByName = new Map<string, k8s.V1Job>();
-  const watch = watchJobs(kubeConfig, namespace, (job) => {
+  const watch = watchNamespaceJobs(kubeConfig, namespace, (job) => {
     const name = job.metadata!.name!;
     let uids = uidsByName.get(name);
     if (!uids) uidsByName.set(name, (uids = new Set()));
@@ -462,42 +464,6 @@ export function failures(report: SoakReport): string[] {
   return problems;
 }
 
-function watchJobs(kubeConfig: k8s.KubeConfig, namespace: string, seen: (job: k8s.V1Job) => void): { stop: () => void } {
-  let stopped = false;
-  let current: AbortController | undefined;
-  let resourceVersion: string | undefined;
-  const start = async () => {
-    while (!stopped) {
-      try {
-        if (!resourceVersion) {
-          const list = await kubeConfig.makeApiClient(k8s.BatchV1Api).listNamespacedJob({ namespace });
-          for (const job of list.items) seen(job);
-          resourceVersion = list.metadata?.resourceVersion;
-        }
-        await new Promise<void>((done) => {
-          void new k8s.Watch(kubeConfig).watch(`/apis/batch/v1/namespaces/${namespace}/jobs`, { resourceVersion, allowWatchBookmarks: true }, (type, job: k8s.V1Job & { code?: number }) => {
-            if (type === 'ERROR') { resourceVersion = undefined; return; }
-            resourceVersion = job.metadata?.resourceVersion ?? resourceVersion;
-            if (type === 'ADDED' || type === 'MODIFIED') seen(job);
-          }, () => done()).then((c) => { current = c; }, () => done());
-        });
-      } catch {
-        await sleep(1000);
-      }
-    }
-  };
-  void start();
-  return { stop: () => { stopped = true; current?.abort(); } };
-}
-
-function rssMiB(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
 
 function count(values: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
