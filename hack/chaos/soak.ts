@@ -209,7 +209,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   // Every Job ever created in the namespace, by name: a name created twice ran twice.
   const uidsByName = new Map<string, Set<string>>();
   const jobsByName = new Map<string, k8s.V1Job>();
-  const watch = watchNamespaceJobs(kubeConfig, namespace, (job) => {
+  const watch = watchNamespaceJobs(kubeConfig, namespace, (job, type) => {
+    if (type === 'DELETED') return;
     const name = job.metadata!.name!;
     let uids = uidsByName.get(name);
     if (!uids) uidsByName.set(name, (uids = new Set()));
