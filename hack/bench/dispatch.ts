@@ -1,13 +1,17 @@
 // Benchmark: a burst of messages through the real controller on the local stack, against a bare
 // loop creating the same Jobs on the same API server, in one run (machines are noisy; compare the
 // ratio). Reports message→Job latency (SQS SentTimestamp → Job seen by a watch) and throughput.
-// Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 32]
+// Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile]
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { connect, quantile, sleep, startController } from '../lib/cluster.ts';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { repoRoot } from '../lib/stack-env.ts';
+import { summarizeProfile } from './cpu-profile.ts';
 import { removeNamespaces, watchJobs, type SeenJob } from './kit.ts';
 
 const { values } = parseArgs({
@@ -16,6 +20,8 @@ const { values } = parseArgs({
     'bare-concurrency': { type: 'string', default: '64' },
     'trickle-rate': { type: 'string', default: '20' },
     'trickle-messages': { type: 'string', default: '200' },
+    /** Profile the controller's CPU and print where it went (hack/bench/cpu-profile.ts). */
+    profile: { type: 'boolean', default: false },
   },
 });
 const total = Number(values.messages);
@@ -98,7 +104,10 @@ await apply({
   apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: 'bench', namespace: sluiceNs },
   spec: { queueUrl, maxInFlight: total * 2, routes: [{ name: 'all', when: 'true', jobType: 'bench' }] },
 } as k8s.KubernetesObject);
-const controller = startController({ namespace: sluiceNs, metricsPort: 18081, logName: 'bench-controller', logLevel: 'warn' });
+const profileDir = resolve(repoRoot, '.local/profiles', run);
+const controller = startController({
+  namespace: sluiceNs, metricsPort: 18081, logName: 'bench-controller', logLevel: 'warn', ...(values.profile && { cpuProfileDir: profileDir }),
+});
 await sleep(3000);
 
 const seen = new Map<string, SeenJob>();
@@ -145,6 +154,11 @@ const trickleLatencies = [...trickleSeen.entries()]
 console.log(`trickle (${trickleRate}/s): message→Job latency median ${quantile(trickleLatencies, 0.5)} ms, p90 ${quantile(trickleLatencies, 0.9)} ms, p99 ${quantile(trickleLatencies, 0.99)} ms, max ${trickleLatencies.at(-1)} ms over ${trickleLatencies.length} messages`);
 controller.kill('SIGTERM');
 await new Promise((r) => controller.once('exit', r));
+if (values.profile) {
+  for (const file of readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'))) {
+    console.log(`\ncontroller CPU profile (${join(profileDir, file)}):\n${summarizeProfile(join(profileDir, file))}`);
+  }
+}
 
 await removeNamespaces(batch, core, [bareNs, sluiceNs]);
 process.exit(0);

@@ -51,6 +51,8 @@ export function startController(options: {
   detached?: boolean;
   /** Serve the progress API here (HOST:PORT) and give Jobs this URL; off by default. */
   progress?: { bindAddress: string; url: string };
+  /** Write a V8 CPU profile (.cpuprofile) into this directory when the controller exits. */
+  cpuProfileDir?: string;
 }): ChildProcess {
   const log = openSync(resolve(repoRoot, `.local/logs/${options.logName}.log`), 'w');
   const child = spawn(process.execPath, [
@@ -62,7 +64,10 @@ export function startController(options: {
   ], {
     stdio: ['ignore', log, log],
     detached: options.detached ?? false,
-    env: { ...process.env, LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'info' },
+    env: {
+      ...process.env, LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'info',
+      ...(options.cpuProfileDir && { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${options.cpuProfileDir}`.trim() }),
+    },
   });
   if (options.detached) child.unref();
   return child;
