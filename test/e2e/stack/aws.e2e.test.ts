@@ -45,6 +45,18 @@ describe('SQS', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
+  // SQS takes 1 MiB since 2025; ElasticMQ refuses anything over 256 KiB whatever MaximumMessageSize
+  // says, so 256 KiB is the largest body the local stack can test (larger ones: the extended client).
+  it('carries a body of 256 KiB intact and refuses one byte more', async () => {
+    const queueUrl = await createQueue(unique('large'), { MaximumMessageSize: '262144' });
+    const largest = `{"blob":"${'x'.repeat(262_144 - 11)}"}`;
+    expect(Buffer.byteLength(largest)).toBe(262_144);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: largest }));
+    const [message] = await receive(queueUrl, { wait: 5 });
+    expect(message?.Body).toBe(largest);
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `${largest} ` }))).rejects.toThrow(/too long|MessageTooLong|InvalidParameterValue/i);
+  });
+
   it('an empty long poll waits for WaitTimeSeconds and returns nothing', async () => {
     const queueUrl = await createQueue(unique('empty'));
     const started = Date.now();
