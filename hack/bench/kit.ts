@@ -27,11 +27,11 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 /** Sums a Prometheus text exposition's samples of one metric, grouped by the labels named. */
 export function sumBy(text: string, metric: string, labels: string[]): Map<string, number> {
   const sums = new Map<string, number>();
-  const sample = new RegExp(`^${metric}\\{([^}]*)\\} ([0-9.e+-]+)$`);
+  const sample = new RegExp(`^${metric}(?:\\{([^}]*)\\})? ([0-9.e+-]+)$`);
   for (const row of text.split('\n')) {
     const match = sample.exec(row);
     if (!match) continue;
-    const found: Record<string, string> = Object.fromEntries([...match[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    const found: Record<string, string> = Object.fromEntries([...(match[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
     const key = labels.map((l) => found[l] ?? '').filter((v) => v !== '').join(' ');
     sums.set(key, (sums.get(key) ?? 0) + Number(match[2]));
   }
