@@ -44,6 +44,7 @@ import { liveProgressDeps } from './progress/lookups.ts';
 import { ProgressService } from './progress/progress.ts';
 import { startProgressServer } from './progress/server.ts';
 import { awsClientOptions, makeS3Client, makeSqsClient } from './sqs/client.ts';
+import { callLimit } from './kube/call-limit.ts';
 import { s3PayloadStore } from './sqs/payload-store.ts';
 
 export type ControllerOptions = {
@@ -60,6 +61,8 @@ export type ControllerOptions = {
   progressUrl?: string;
   /** This controller's own image, which bindings' dispatcher Deployments run; none: no such bindings. */
   dispatcherImage?: string;
+  /** Job creates in flight over all embedded dispatchers (kube/call-limit.ts); default 64. */
+  maxConcurrentCreates?: number;
   log: Logger;
 };
 
@@ -176,6 +179,8 @@ async function startLeading(
       && b.spec.routes.some((route) => route.jobType === scope.name));
   const capacity: CapacityTracker = new CapacityTracker({ shared, holderLabel, isShared });
   const catalog = new JobTypeCatalog(jobTypes);
+  // One bound over every binding's dispatcher in this process.
+  const createLimit = callLimit(options.maxConcurrentCreates);
   const confirmations = new DeleteConfirmations();
   const groups = new FifoGroups();
   const crashAfterJobCreate = Number(process.env.SLUICE_TEST_CRASH_AFTER_JOB_CREATE ?? 0);
@@ -209,6 +214,7 @@ async function startLeading(
         groups,
         confirmations,
         jobContext: { ...(options.progressUrl && { progressUrl: options.progressUrl }), dispatcher: options.identity },
+        createLimit,
         log: log.child({ binding: keyOf(binding.metadata.namespace, binding.metadata.name) }),
         // Test hook: 1 kills the process after the first Job it creates, a fraction after that share of them.
         ...(crashAfterJobCreate > 0 && { afterJobCreated: () => { if (Math.random() < crashAfterJobCreate) process.kill(process.pid, 'SIGKILL'); } }),

@@ -26,6 +26,7 @@ import { StatusWriter } from './reconcile/status-writer.ts';
 import { slimJob } from './kube/slim.ts';
 import { startHealthServer } from './server.ts';
 import { awsClientOptions, makeS3Client, makeSqsClient } from './sqs/client.ts';
+import { callLimit } from './kube/call-limit.ts';
 import { s3PayloadStore } from './sqs/payload-store.ts';
 
 export type DispatcherProcessOptions = {
@@ -34,6 +35,8 @@ export type DispatcherProcessOptions = {
   identity: string;
   metricsBindAddress: string;
   progressUrl?: string;
+  /** Job creates in flight in this process (kube/call-limit.ts); default 64. */
+  maxConcurrentCreates?: number;
   log: Logger;
 };
 
@@ -71,6 +74,7 @@ export async function runDispatcher(options: DispatcherProcessOptions): Promise<
 
   const recorder = new EventRecorder({ events: clients.events, reportingInstance: options.identity, logger: log });
   const catalog = new JobTypeCatalog(jobTypes);
+  const createLimit = callLimit(options.maxConcurrentCreates);
   const reconciler = new QueueBindingReconciler({
     role: 'dispatcher',
     secrets,
@@ -85,6 +89,7 @@ export async function runDispatcher(options: DispatcherProcessOptions): Promise<
         payloads: s3PayloadStore(makeS3Client(aws)),
         batch: clients.batch,
         core: clients.core,
+        createLimit,
         jobTypes: catalog.lookup,
         capacity,
         groups,

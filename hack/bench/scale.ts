@@ -83,9 +83,18 @@ async function tracking() {
     } as k8s.KubernetesObject);
     await apply({
       apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: `binding-${i}`, namespace },
-      spec: { queueUrl: QueueUrl, maxInFlight: perBinding * 2, routes: [{ name: 'all', when: 'true', jobType: `type-${i}` }] },
+      spec: { queueUrl: QueueUrl, suspend: true, maxInFlight: perBinding * 2, routes: [{ name: 'all', when: 'true', jobType: `type-${i}` }] },
     } as k8s.KubernetesObject);
   }
+  // The messages wait in SQS before the controller starts, so the ramp is the controller's alone.
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < queues.length) {
+      const i = next++;
+      await sendAll(queues[i]!, Math.min(perBinding, totalJobs - i * perBinding), `b${i}`);
+    }
+  }));
+  console.error(`[${stamp()}] ${totalJobs} messages waiting in ${queues.length} queues`);
   const port = 18085;
   const controller = startController({ namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn' });
   await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok === true, 60_000);
@@ -107,7 +116,11 @@ async function tracking() {
   }).catch(() => undefined), 5000);
 
   const started = Date.now();
-  await Promise.all(queues.map((queueUrl, i) => sendAll(queueUrl, Math.min(perBinding, totalJobs - i * perBinding), `b${i}`)));
+  // All bindings resume at once (they were created suspended, so `idle` has 100 bindings and no Job).
+  await Promise.all(queues.map((queueUrl, i) => apply({
+    apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: `binding-${i}`, namespace },
+    spec: { queueUrl, suspend: false, maxInFlight: perBinding * 2, routes: [{ name: 'all', when: 'true', jobType: `type-${i}` }] },
+  } as k8s.KubernetesObject)));
   await until(async () => (await sample()).created >= totalJobs, 900_000, 2000);
   const allCreated = Date.now();
   // All pods Running (kwok) and their updates through the controller's queue: depth back to zero for a while.
@@ -129,7 +142,7 @@ async function tracking() {
   const rampSeconds = (allCreated - started) / 1000;
   const rampRate = (steadyStart.reconciles - idle.reconciles) / ((steadyStart.at - started) / 1000);
   console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes)\n`);
-  console.log(table(['measure', 'idle (before any Job)', 'while Jobs arrive (peak)', `steady, all tracked (${steadyWindow.toFixed(0)} s)`], [
+  console.log(table(['measure', `idle (${bindings} bindings, no Job)`, 'while Jobs arrive (peak)', `steady, all tracked (${steadyWindow.toFixed(0)} s)`], [
     ['RSS', `${idle.rss.toFixed(0)} MiB`, `${peakRss.toFixed(0)} MiB`, `${steadyEnd.rss.toFixed(0)} MiB`],
     ['V8 heap used', `${idle.heap.toFixed(0)} MiB`, `${peakHeap.toFixed(0)} MiB`, `${steadyEnd.heap.toFixed(0)} MiB`],
     ['CPU (cores)', '–', ((steadyStart.cpu - idle.cpu) / ((steadyStart.at - started) / 1000)).toFixed(2), ((steadyEnd.cpu - steadyStart.cpu) / steadyWindow).toFixed(3)],

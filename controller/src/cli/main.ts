@@ -8,6 +8,7 @@ import { runDispatcher } from '../dispatcher-process.ts';
 import { createLogger } from '../log.ts';
 import { namespaceList } from './namespace-list.ts';
 import { peekDeadLetters, redriveDeadLetters, routeMessage, sendTestMessage } from './sre.ts';
+import { DEFAULT_MAX_CONCURRENT_CREATES } from '../kube/call-limit.ts';
 
 const program = new Command('sluice').description('Turns SQS messages into Kubernetes Jobs.');
 
@@ -23,10 +24,11 @@ program
   .addOption(new Option('--progress-bind-address <host:port>', 'serves the progress API job pods report to (POST /v1/progress); empty: none').default(':8082'))
   .addOption(new Option('--progress-url <url>', 'the progress API as job pods reach it, given to every Job (default: the sluice-controller Service of $POD_NAMESPACE on port 8082); empty: no progress reporting'))
   .addOption(new Option('--dispatcher-image <image>', 'this controller\'s image, run by bindings\' own dispatcher Deployments (dispatcher.mode: deployment)').env('SLUICE_IMAGE'))
+  .addOption(new Option('--max-concurrent-creates <n>', 'most Job (and payload Secret) creates this process has in flight, over all its bindings').argParser(positiveInt).default(DEFAULT_MAX_CONCURRENT_CREATES))
   .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
   .action(async (options: {
     namespace: string[]; leaseNamespace: string; leaseName: string; leaseDuration: number; identity: string;
-    metricsBindAddress: string; progressBindAddress: string; progressUrl?: string; dispatcherImage?: string; logLevel: string;
+    metricsBindAddress: string; progressBindAddress: string; progressUrl?: string; dispatcherImage?: string; maxConcurrentCreates: number; logLevel: string;
   }) => {
     const log = createLogger({ level: options.logLevel });
     await runController({
@@ -39,6 +41,7 @@ program
       ...(options.progressBindAddress && { progressBindAddress: options.progressBindAddress }),
       ...(progressUrl(options.progressUrl) && { progressUrl: progressUrl(options.progressUrl) }),
       ...(options.dispatcherImage && { dispatcherImage: options.dispatcherImage }),
+      maxConcurrentCreates: options.maxConcurrentCreates,
       log,
     });
   });
@@ -50,8 +53,9 @@ program
   .addOption(new Option('--identity <id>', 'this replica\'s identity (on its Jobs and in shared-capacity ledgers)').env('POD_NAME').default(`${hostname()}-${process.pid}`))
   .addOption(new Option('--metrics-bind-address <host:port>', 'serves /metrics, /healthz and /readyz').default(':8080'))
   .addOption(new Option('--progress-url <url>', 'the controller\'s progress API as job pods reach it, given to every Job; empty: none').default(''))
+  .addOption(new Option('--max-concurrent-creates <n>', 'most Job (and payload Secret) creates this process has in flight, over all its bindings').argParser(positiveInt).default(DEFAULT_MAX_CONCURRENT_CREATES))
   .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
-  .action(async (options: { binding: string; identity: string; metricsBindAddress: string; progressUrl: string; logLevel: string }) => {
+  .action(async (options: { binding: string; identity: string; metricsBindAddress: string; progressUrl: string; maxConcurrentCreates: number; logLevel: string }) => {
     const at = options.binding.indexOf('/');
     if (at < 1 || at === options.binding.length - 1) throw new Error(`--binding wants namespace/name, got ${options.binding}`);
     await runDispatcher({
@@ -60,6 +64,7 @@ program
       identity: options.identity,
       metricsBindAddress: options.metricsBindAddress,
       ...(options.progressUrl && { progressUrl: options.progressUrl }),
+      maxConcurrentCreates: options.maxConcurrentCreates,
       log: createLogger({ level: options.logLevel }),
     });
   });

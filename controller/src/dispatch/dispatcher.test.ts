@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { callLimit } from '../kube/call-limit.ts';
 import { apiError } from '../testing/fake-kube.ts';
 import { networkError } from '../testing/fake-sqs.ts';
 import { dispatchHarness, type DispatchHarness } from '../testing/dispatch-harness.ts';
@@ -23,6 +24,35 @@ describe('BindingDispatcher', () => {
     // Deletes went out in batches after the creates.
     expect(h.sqs.count('deleteBatch')).toBeLessThan(25);
     expect(h.sqs.count('delete')).toBe(0);
+  });
+
+  it('keeps the creates of every dispatcher sharing a limit within it, and still makes every Job', async () => {
+    h = dispatchHarness();
+    const other = dispatchHarness({ kube: h.kube, sqs: h.sqs });
+    for (let i = 0; i < 20; i += 1) {
+      h.sqs.put(h.queueUrl, JSON.stringify({ n: i }));
+      h.sqs.put(other.queueUrl, JSON.stringify({ n: i }));
+    }
+    let inFlight = 0;
+    let most = 0;
+    const create = h.kube.batch.createNamespacedJob;
+    h.kube.batch.createNamespacedJob = async (request) => {
+      most = Math.max(most, (inFlight += 1));
+      try {
+        await new Promise((r) => setTimeout(r, 5));
+        return await create(request);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    const createLimit = callLimit(3);
+    h.start({ createLimit });
+    other.start({ createLimit });
+    await drained(h);
+    await drained(other);
+    await other.stopAll();
+    expect(h.jobs()).toHaveLength(40);
+    expect(most).toBe(3);
   });
 
   it('makes one Job of duplicates that share a dedupe key and deletes them all', async () => {

@@ -13,6 +13,7 @@ import { ANNOTATION_DEDUPE_KEY, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD_DIGEST
 import { labelValue, messageGroupLabel } from '../job/naming.ts';
 import { jobPhase } from '../reconcile/job-phase.ts';
 import { isAlreadyExists, type BatchApi, type CoreApi } from '../kube/client.ts';
+import { unlimited, type CallLimit } from '../kube/call-limit.ts';
 import type { EventReason } from '../kube/event-reasons.ts';
 import type { Logger } from '../log.ts';
 import * as metrics from '../metrics.ts';
@@ -53,6 +54,8 @@ export type DispatcherDeps = {
   confirmations?: DeleteConfirmations;
   /** Added to every Job: the progress API and this process's identity. */
   jobContext?: JobContext;
+  /** Bounds the creates all dispatchers of this process have in flight (kube/call-limit.ts). */
+  createLimit?: CallLimit;
 };
 
 export type BindingStats = {
@@ -287,6 +290,7 @@ export class BindingDispatcher {
    */
   async #createJob(built: BuiltJob, log: Logger): Promise<{ created: boolean; uid: string; messageId?: string } | { rejected: string; reason: DeadLetterReason }> {
     const { batch, core } = this.#deps;
+    const limit = this.#deps.createLimit ?? unlimited;
     const namespace = this.#namespace;
     const name = built.job.metadata!.name!;
     try {
@@ -294,7 +298,7 @@ export class BindingDispatcher {
         let job: k8s.V1Job;
         let created = true;
         try {
-          job = await batch.createNamespacedJob({ namespace, body: built.job });
+          job = await limit(() => batch.createNamespacedJob({ namespace, body: built.job }));
         } catch (error) {
           if (!isAlreadyExists(error)) throw classify(error);
           created = false;
@@ -307,7 +311,7 @@ export class BindingDispatcher {
         }
         if (built.secret) {
           try {
-            await core.createNamespacedSecret({ namespace, body: { ...built.secret, metadata: { ...built.secret.metadata, ownerReferences: ownedBy(job) } } });
+            await limit(() => core.createNamespacedSecret({ namespace, body: { ...built.secret!, metadata: { ...built.secret!.metadata, ownerReferences: ownedBy(job) } } }));
           } catch (error) {
             if (!isAlreadyExists(error)) throw classify(error);
           }
