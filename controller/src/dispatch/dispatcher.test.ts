@@ -55,6 +55,24 @@ describe('BindingDispatcher', () => {
     expect(most).toBe(3);
   });
 
+  it('stops receiving while the creates are saturated, so the backlog waits in SQS', async () => {
+    h = dispatchHarness();
+    for (let i = 0; i < 50; i += 1) h.sqs.put(h.queueUrl, JSON.stringify({ n: i }));
+    const create = h.kube.batch.createNamespacedJob;
+    let mostWaiting = 0;
+    h.kube.batch.createNamespacedJob = async (request) => {
+      mostWaiting = Math.max(mostWaiting, dispatcher.stats.received - h!.jobs().length);
+      await new Promise((r) => setTimeout(r, 10));
+      return create(request);
+    };
+    const dispatcher = h.start({ createLimit: callLimit(2) });
+    await drained(h);
+    expect(h.jobs()).toHaveLength(50);
+    // Two creating, two waiting, and what the receives before the limit filled up brought (10 each);
+    // unbounded, all 50 would be held at once.
+    expect(mostWaiting).toBeLessThanOrEqual(24);
+  });
+
   it('makes one Job of duplicates that share a dedupe key and deletes them all', async () => {
     h = dispatchHarness({ spec: { dedupeKey: 'body.jobId' } });
     for (let i = 0; i < 3; i += 1) h.sqs.put(h.queueUrl, '{"jobId":"j-1","step":"render"}');

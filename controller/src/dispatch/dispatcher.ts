@@ -35,6 +35,9 @@ const DEFER_UNDELIVERABLE_SECONDS = 300;
 const MAX_RECEIVE_BACKOFF_MS = 30_000;
 
 
+/** How long a dispatcher waits to receive while the process's Job creates are saturated. */
+const CREATE_BACKPRESSURE_MS = 25;
+
 export type DispatcherDeps = {
   sqs: SQSClient;
   payloads: PayloadStore;
@@ -133,6 +136,11 @@ export class BindingDispatcher {
       );
       if (want <= 0) {
         await capacity.waitForChange(1000, signal);
+        continue;
+      }
+      // The process's creates are saturated: what this would receive would only wait in memory.
+      if (this.#deps.createLimit?.busy()) {
+        await sleep(CREATE_BACKPRESSURE_MS, undefined, { signal }).catch(() => undefined);
         continue;
       }
       capacity.reserveBinding(this.#namespace, this.#name, want);
