@@ -131,8 +131,11 @@ async function tracking() {
     return Date.now() - quietSince > 20_000;
   }, 600_000, 1000);
   const steadyStart = await sample();
+  const reconcilesBefore = sumBy(await metrics(port), 'controller_runtime_reconcile_total', ['controller']);
   await sleep(steadySeconds * 1000);
   const steadyEnd = await sample();
+  const reconcilesByController = [...sumBy(await metrics(port), 'controller_runtime_reconcile_total', ['controller']).entries()]
+    .map(([name, count]) => [name, ((count - (reconcilesBefore.get(name) ?? 0)) / ((steadyEnd.at - steadyStart.at) / 1000)).toFixed(2)]);
   clearInterval(sampling);
   const ramp = samples.filter((s) => s.at >= started);
   const peakRss = Math.max(...ramp.map((s) => s.rss), steadyEnd.rss);
@@ -149,6 +152,7 @@ async function tracking() {
     ['work-queue depth', String(idle.depth), String(peakDepth), String(steadyEnd.depth)],
     ['reconciles/s', '–', rampRate.toFixed(0), ((steadyEnd.reconciles - steadyStart.reconciles) / steadyWindow).toFixed(2)],
   ]));
+  console.log(`\nSteady reconciles per second by controller: ${reconcilesByController.map(([n, r]) => `${n} ${r}`).join(', ')}`);
   console.log(`\n${totalJobs} Jobs created in ${rampSeconds.toFixed(0)} s (${(totalJobs / rampSeconds).toFixed(0)} Jobs/s, 100 bindings at once); reconciles per Job during the ramp: ${((steadyStart.reconciles - idle.reconciles) / totalJobs).toFixed(1)}`);
   controller.kill('SIGTERM');
   await new Promise((r) => controller.once('exit', r));
