@@ -123,13 +123,18 @@ async function tracking() {
   } as k8s.KubernetesObject)));
   await until(async () => (await sample()).created >= totalJobs, 900_000, 2000);
   const allCreated = Date.now();
-  // All pods Running (kwok) and their updates through the controller's queue: depth back to zero for a while.
+  // Every pod Running (kwok starts them well after their Jobs exist) and its Job's status through
+  // the controller: Job reconciles down to a trickle for 20 s.
+  const jobReconciles = async () => sumBy(await metrics(port), 'controller_runtime_reconcile_total', ['controller']).get('job') ?? 0;
   let quietSince = Date.now();
+  let lastCount = await jobReconciles();
   await until(async () => {
-    const s = await sample();
-    if (s.depth > 0) quietSince = Date.now();
+    const count = await jobReconciles();
+    if (count - lastCount > 5) quietSince = Date.now();
+    lastCount = count;
     return Date.now() - quietSince > 20_000;
-  }, 600_000, 1000);
+  }, 900_000, 5000);
+  const settledSeconds = (Date.now() - allCreated) / 1000;
   const steadyStart = await sample();
   const reconcilesBefore = sumBy(await metrics(port), 'controller_runtime_reconcile_total', ['controller']);
   await sleep(steadySeconds * 1000);
@@ -152,6 +157,7 @@ async function tracking() {
     ['work-queue depth', String(idle.depth), String(peakDepth), String(steadyEnd.depth)],
     ['reconciles/s', '–', rampRate.toFixed(0), ((steadyEnd.reconciles - steadyStart.reconciles) / steadyWindow).toFixed(2)],
   ]));
+  console.log(`\nAll pods running and their Jobs' status reconciled ${settledSeconds.toFixed(0)} s after the last Job was created.`);
   console.log(`\nSteady reconciles per second by controller: ${reconcilesByController.map(([n, r]) => `${n} ${r}`).join(', ')}`);
   console.log(`\n${totalJobs} Jobs created in ${rampSeconds.toFixed(0)} s (${(totalJobs / rampSeconds).toFixed(0)} Jobs/s, 100 bindings at once); reconciles per Job during the ramp: ${((steadyStart.reconciles - idle.reconciles) / totalJobs).toFixed(1)}`);
   controller.kill('SIGTERM');
