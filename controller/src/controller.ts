@@ -61,7 +61,7 @@ export type ControllerOptions = {
   progressUrl?: string;
   /** This controller's own image, which bindings' dispatcher Deployments run; none: no such bindings. */
   dispatcherImage?: string;
-  /** Job creates in flight over all embedded dispatchers (kube/call-limit.ts); default 64. */
+  /** Job creates in flight over all embedded dispatchers (kube/call-limit.ts); default 256. */
   maxConcurrentCreates?: number;
   log: Logger;
 };

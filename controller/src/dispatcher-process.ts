@@ -35,7 +35,7 @@ export type DispatcherProcessOptions = {
   identity: string;
   metricsBindAddress: string;
   progressUrl?: string;
-  /** Job creates in flight in this process (kube/call-limit.ts); default 64. */
+  /** Job creates in flight in this process (kube/call-limit.ts); default 256. */
   maxConcurrentCreates?: number;
   log: Logger;
 };
