@@ -61,11 +61,17 @@ build() {
       buildah push --quiet "$ref" "docker-archive:$archive.tmp:$ref" >> "$log" 2>&1
   fi || { log "ERROR: building $name failed; last lines of $log:"; tail -n 30 "$log" >&2; return 1; }
   mv "$archive.tmp" "$archive"
-  # Keep the newest three archives of an image (other checkouts may use older ones).
+}
+
+# prune NAME REF: keep the newest three archives of an image (other checkouts may use older ones)
+# and drop buildah images without an archive. Run after every build has finished: removing images
+# while another build runs makes buildah's listing fail ("image not known").
+prune() {
+  local name=$1 ref=$2
   ls -t "$ARCHIVES/$name"-*.tar | tail -n +4 | xargs -r rm -f
   if [ "$ENGINE" = buildah ]; then
-    buildah images --format '{{.Name}}:{{.Tag}}' | grep -E "(^|/)sluice/$name:" | grep -vxF -e "localhost/$ref" -e "$ref" |
-      while read -r old; do [ -f "$ARCHIVES/$name-${old##*:}.tar" ] || buildah rmi "$old" >/dev/null 2>&1 || true; done
+    { buildah images --format '{{.Name}}:{{.Tag}}' 2>/dev/null || true; } | grep -E "(^|/)sluice/$name:" | grep -vxF -e "localhost/$ref" -e "$ref" |
+      while read -r old; do [ -f "$ARCHIVES/$name-${old##*:}.tar" ] || buildah rmi "$old" >/dev/null 2>&1 || true; done || true
   fi
 }
 
@@ -112,4 +118,5 @@ for i in "${!names[@]}"; do
   { grep -v "^$var=" "$env_file" || true; echo "$var=${refs[$i]}"; } > "$env_file.tmp" && mv "$env_file.tmp" "$env_file"
 done
 [ "$failed" = 0 ] || die "some images failed to build"
+for i in "${!names[@]}"; do [ -z "${pids[$i]}" ] || prune "${names[$i]}" "${refs[$i]}"; done
 log "images: $env_file"
