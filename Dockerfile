@@ -19,6 +19,8 @@ RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /us
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=deps /app/node_modules node_modules
+# What npm nests under the workspace (a version the root tree also holds in another major).
+COPY --from=deps /app/controller/node_modules controller/node_modules
 COPY controller/package.json controller/
 # Node 24 runs the TypeScript sources as they are (type stripping): no build step to drift.
 COPY controller/src controller/src
