@@ -1,7 +1,6 @@
 // What an SRE needs at 3 a.m., as `kubectl sluice …`: test a message against a binding's routes and
 // see the Job it would become, look into the dead-letter queue and send its messages back, send a
 // test message. These run with the caller's kubeconfig and AWS credentials (default chain).
-import { presentAttributes } from '../sqs/received.ts';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, type Message, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { stringify } from 'yaml';
@@ -9,7 +8,8 @@ import { GROUP, VERSION, type JobType, type QueueBinding } from '../api/schemas.
 import { kinds } from '../api/kinds.ts';
 import { parseSpec } from '../api/validate.ts';
 import { compileBinding, planMessage, type JobTypeLookup } from '../dispatch/plan.ts';
-import { ATTRIBUTE_REDRIVE } from '../job/labels.ts';
+import { ATTRIBUTE_REDRIVE, ATTRIBUTE_SOURCE_MESSAGE_ID } from '../job/labels.ts';
+import { receivedMessages } from '../sqs/received.ts';
 import { makeClients, loadKubeConfig, isNotFound } from '../kube/client.ts';
 import { awsClientOptions, makeS3Client, makeSqsClient } from '../sqs/client.ts';
 import { s3PayloadStore } from '../sqs/payload-store.ts';
@@ -74,11 +74,11 @@ function deadLetterQueue(binding: QueueBinding): string {
 async function receive(sqs: SQSClient, queueUrl: string, max: number, visibilityTimeout: number): Promise<Message[]> {
   const messages = new Map<string, Message>();
   while (messages.size < max) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
+    const received = await sqs.send(new ReceiveMessageCommand({
       QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, max - messages.size), WaitTimeSeconds: 1,
       VisibilityTimeout: visibilityTimeout, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'],
     }));
-    const fresh = Messages.filter((m) => !messages.has(m.MessageId!));
+    const fresh = receivedMessages(received.Messages).filter((m) => !messages.has(m.MessageId!));
     if (fresh.length === 0) break;
     for (const m of fresh) messages.set(m.MessageId!, m);
   }
@@ -112,11 +112,11 @@ export async function redrive(sqs: SQSClient, dlq: string, queueUrl: string, max
   for (const m of messages) {
     // Sluice's diagnostics stay behind; the producer's attributes go along.
     const attributes: Record<string, MessageAttributeValue> = Object.fromEntries(
-      Object.entries(presentAttributes(m.MessageAttributes ?? {})).filter(([key]) => !key.startsWith('Sluice.')),
+      Object.entries(m.MessageAttributes ?? {}).filter(([key]) => !key.startsWith('Sluice.')),
     );
     // The failed message's own id, not this dead letter's: a dead letter recorded twice (a crash
     // between sending it and recording so) is redriven into one run, not two.
-    const source = m.MessageAttributes?.['Sluice.SourceMessageId']?.StringValue;
+    const source = m.MessageAttributes?.[ATTRIBUTE_SOURCE_MESSAGE_ID]?.StringValue;
     attributes[ATTRIBUTE_REDRIVE] = { DataType: 'String', StringValue: source && source !== '-' ? source : m.MessageId! };
     await sqs.send(new SendMessageCommand({
       QueueUrl: queueUrl,

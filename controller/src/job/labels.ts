@@ -42,6 +42,8 @@ export const ATTRIBUTE_DEDUPE_KEY = 'Sluice.DedupeKey';
  * letter (a crash before it was deleted) still collides.
  */
 export const ATTRIBUTE_REDRIVE = 'Sluice.Redrive';
+/** On a dead letter: the id of the message it records (redrive runs that message once). */
+export const ATTRIBUTE_SOURCE_MESSAGE_ID = 'Sluice.SourceMessageId';
 
 /** Kept on every Job Sluice creates until its outcome is recorded. */
 export const FINALIZER_OUTCOME = 'sluice.dev/outcome';

@@ -1,5 +1,6 @@
 // Dead-letter records: the original body and attributes, plus why Sluice gave up on the message.
 import { SendMessageCommand, type Message, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { ATTRIBUTE_SOURCE_MESSAGE_ID } from '../job/labels.ts';
 
 /** SQS allows 10 message attributes; Sluice's own come first, the producer's fill the rest. */
 const MAX_ATTRIBUTES = 10;
@@ -28,7 +29,7 @@ export function deadLetterAttributes(message: Message, record: DeadLetterRecord)
     'Sluice.Detail': text(record.detail.slice(0, MAX_DETAIL_CHARS)),
     'Sluice.Binding': text(record.binding),
     'Sluice.SourceQueueUrl': text(record.sourceQueueUrl),
-    'Sluice.SourceMessageId': text(message.MessageId ?? ''),
+    [ATTRIBUTE_SOURCE_MESSAGE_ID]: text(message.MessageId ?? ''),
   };
   for (const [name, value] of Object.entries(record.extra ?? {})) attributes[`Sluice.${name}`] = text(value);
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
