@@ -11,6 +11,9 @@ import { peekDeadLetters, redriveDeadLetters, routeMessage, sendTestMessage } fr
 import { DEFAULT_MAX_CONCURRENT_CREATES } from '../kube/call-limit.ts';
 
 const program = new Command('sluice').description('Turns SQS messages into Kubernetes Jobs.');
+// `sluice controller` and `sluice dispatch` both create Jobs for their bindings.
+const maxConcurrentCreatesOption = () => new Option('--max-concurrent-creates <n>', 'most Job (and payload Secret) creates this process has in flight, over all its bindings')
+  .argParser(positiveInt).default(DEFAULT_MAX_CONCURRENT_CREATES);
 
 program
   .command('controller')
@@ -24,7 +27,7 @@ program
   .addOption(new Option('--progress-bind-address <host:port>', 'serves the progress API job pods report to (POST /v1/progress); empty: none').default(':8082'))
   .addOption(new Option('--progress-url <url>', 'the progress API as job pods reach it, given to every Job (default: the sluice-controller Service of $POD_NAMESPACE on port 8082); empty: no progress reporting'))
   .addOption(new Option('--dispatcher-image <image>', 'this controller\'s image, run by bindings\' own dispatcher Deployments (dispatcher.mode: deployment)').env('SLUICE_IMAGE'))
-  .addOption(new Option('--max-concurrent-creates <n>', 'most Job (and payload Secret) creates this process has in flight, over all its bindings').argParser(positiveInt).default(DEFAULT_MAX_CONCURRENT_CREATES))
+  .addOption(maxConcurrentCreatesOption())
   .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
   .action(async (options: {
     namespace: string[]; leaseNamespace: string; leaseName: string; leaseDuration: number; identity: string;
@@ -53,7 +56,7 @@ program
   .addOption(new Option('--identity <id>', 'this replica\'s identity (on its Jobs and in shared-capacity ledgers)').env('POD_NAME').default(`${hostname()}-${process.pid}`))
   .addOption(new Option('--metrics-bind-address <host:port>', 'serves /metrics, /healthz and /readyz').default(':8080'))
   .addOption(new Option('--progress-url <url>', 'the controller\'s progress API as job pods reach it, given to every Job; empty: none').default(''))
-  .addOption(new Option('--max-concurrent-creates <n>', 'most Job (and payload Secret) creates this process has in flight, over all its bindings').argParser(positiveInt).default(DEFAULT_MAX_CONCURRENT_CREATES))
+  .addOption(maxConcurrentCreatesOption())
   .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info'))
   .action(async (options: { binding: string; identity: string; metricsBindAddress: string; progressUrl: string; maxConcurrentCreates: number; logLevel: string }) => {
     const at = options.binding.indexOf('/');

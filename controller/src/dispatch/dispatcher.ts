@@ -33,8 +33,6 @@ const DEFER_JOB_TYPE_UNAVAILABLE_SECONDS = 30;
 /** Without a dead-letter queue a bad message stays in SQS; hide it so it does not spin. */
 const DEFER_UNDELIVERABLE_SECONDS = 300;
 const MAX_RECEIVE_BACKOFF_MS = 30_000;
-
-
 /** How long a dispatcher waits to receive while the process's Job creates are saturated. */
 const CREATE_BACKPRESSURE_MS = 25;
 
@@ -317,9 +315,10 @@ export class BindingDispatcher {
           const conflict = contentConflict(job, built.job);
           if (conflict) throw new AbortError(new Rejection('DedupeKeyConflict', conflict));
         }
-        if (built.secret) {
+        const { secret } = built;
+        if (secret) {
           try {
-            await limit(() => core.createNamespacedSecret({ namespace, body: { ...built.secret!, metadata: { ...built.secret!.metadata, ownerReferences: ownedBy(job) } } }));
+            await limit(() => core.createNamespacedSecret({ namespace, body: { ...secret, metadata: { ...secret.metadata, ownerReferences: ownedBy(job) } } }));
           } catch (error) {
             if (!isAlreadyExists(error)) throw classify(error);
           }
