@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { startFakeOpenAI } from '../jobs/llm/test-support/fake-openai.ts';
-import { connect, sleep, startController } from './lib/cluster.ts';
+import { connect, sleep, startController, stopProcess } from './lib/cluster.ts';
 import { applyExample, type AppliedExample, type ExampleEnvironment } from './lib/examples.ts';
 import { repoRoot } from './lib/stack-env.ts';
 
@@ -185,8 +185,7 @@ await postgres.end();
 if (keep) {
   console.log(`\nThe controller keeps running (pid ${controller.pid}); the fake model too. Try: source .local/env; kubectl get sluice -n ${namespace}`);
 } else {
-  controller.kill('SIGTERM');
-  await new Promise((r) => controller.once('exit', r));
+  await stopProcess(controller);
   await openai.close();
   console.log('\nController stopped. Run again with --keep to leave it running; the stack stays up (hack/local-down.sh stops it).');
 }

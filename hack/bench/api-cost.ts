@@ -13,9 +13,8 @@ import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
 import { FINALIZER_OUTCOME } from '../../controller/src/job/labels.ts';
-import { connect, sleep, startController } from '../lib/cluster.ts';
-import { apiserverRequests, difference, processRequests, removeNamespaces, sumBy, table, until } from './kit.ts';
-import { execFileSync } from 'node:child_process';
+import { connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { apiserverMetrics, apiserverRequests, difference, processRequests, removeNamespaces, sumBy, table, until } from './kit.ts';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '20' }, rate: { type: 'string', default: '5' } } });
 const perKind = Number(values.messages);
@@ -57,8 +56,7 @@ const jobs = async (ns: string) => (await batch.listNamespacedJob({ namespace: n
 const finished = (job: k8s.V1Job) => job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ?? false;
 /** Conflicts (409) and failed JSON-patch tests (422) the API server answered on Jobs. */
 const jobConflicts = () => {
-  const text = execFileSync('kubectl', ['get', '--raw', '/metrics'], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  const byCode = sumBy(text, 'apiserver_request_total', ['resource', 'code']);
+  const byCode = sumBy(apiserverMetrics(), 'apiserver_request_total', ['resource', 'code']);
   return (byCode.get('jobs 409') ?? 0) + (byCode.get('jobs 422') ?? 0);
 };
 
@@ -95,7 +93,7 @@ await apply({
 const controller = startController({ namespace, metricsPort, logName: 'bench-cost-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn' });
 const mongo = new MongoClient(process.env.MONGODB_URI!);
 const records = mongo.db(database).collection<{ id: string; status: string }>('results');
-await until(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined))?.ok === true, 30_000);
+await untilReady(metricsPort);
 await sleep(3000); // leader elected, caches synced, the binding's dispatcher polling
 
 const dead = async () => Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages ?? 0);
@@ -116,8 +114,7 @@ const measureSluice = async (kind: 'ok' | 'bad') => {
   };
 };
 const sluice = { ok: await measureSluice('ok'), bad: await measureSluice('bad') };
-controller.kill('SIGTERM');
-await new Promise((r) => controller.once('exit', r));
+await stopProcess(controller);
 
 // Hot path: what each message's Job costs; amortized: status of the binding and JobTypes, leases, watches.
 const hot = (key: string) => /^(\w+) (jobs|pods|events|secrets)\b/.test(key);

@@ -4,7 +4,7 @@
 // Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile]
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
-import { connect, quantile, sleep, startController } from '../lib/cluster.ts';
+import { connect, quantile, sleep, startController, stopProcess } from '../lib/cluster.ts';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
@@ -12,7 +12,7 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../lib/stack-env.ts';
 import { summarizeProfile } from './cpu-profile.ts';
-import { removeNamespaces, watchJobs, type SeenJob } from './kit.ts';
+import { removeNamespaces, sendInBatches, watchJobs, type SeenJob } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -113,15 +113,7 @@ await sleep(3000);
 const seen = new Map<string, SeenJob>();
 const sluiceWatch = await watchInto(sluiceNs, seen);
 const sendStart = Date.now();
-let sent = 0;
-await Promise.all(Array.from({ length: 8 }, async () => {
-  while (sent < total) {
-    const base = sent;
-    sent += 10;
-    const entries = Array.from({ length: Math.min(10, total - base) }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ n: base + j }) }));
-    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-  }
-}));
+await sendInBatches(sqs, queueUrl!, total, (n) => JSON.stringify({ n }));
 const sendSeconds = (Date.now() - sendStart) / 1000;
 const allThere = await waitForAll(sluiceNs, seen, total, total, sendStart);
 sluiceWatch.stop();
@@ -152,8 +144,7 @@ const trickleLatencies = [...trickleSeen.entries()]
   .map(([, { at, job }]) => at - Date.parse(job.metadata!.annotations!['sluice.dev/sent-at']!))
   .sort((a, b) => a - b);
 console.log(`trickle (${trickleRate}/s): message→Job latency median ${quantile(trickleLatencies, 0.5)} ms, p90 ${quantile(trickleLatencies, 0.9)} ms, p99 ${quantile(trickleLatencies, 0.99)} ms, max ${trickleLatencies.at(-1)} ms over ${trickleLatencies.length} messages`);
-controller.kill('SIGTERM');
-await new Promise((r) => controller.once('exit', r));
+await stopProcess(controller);
 if (values.profile) {
   for (const file of readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'))) {
     console.log(`\ncontroller CPU profile (${join(profileDir, file)}):\n${summarizeProfile(join(profileDir, file))}`);

@@ -13,16 +13,16 @@
 //                                [--scenarios bare,sluice,keda-default,keda-tuned]
 import {
   CreateQueueCommand, DeleteMessageBatchCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand,
-  SendMessageBatchCommand, SendMessageCommand, SQSClient,
+  SendMessageCommand, SQSClient,
 } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
-import { connect, sleep, startController } from '../lib/cluster.ts';
+import { connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import {
-  apiserverRequests, atArrivals, cpuSeconds, difference, ms, pidOf, poissonGaps, ratio, removeNamespaces, stats, table, until, watchJobs,
+  apiserverRequests, atArrivals, cpuSeconds, difference, ms, pidOf, poissonGaps, ratio, removeNamespaces, sendInBatches, stats, table, until, watchJobs,
   type Stats,
 } from './kit.ts';
 
@@ -63,17 +63,7 @@ async function sendTrickle(queueUrl: string): Promise<number> {
   });
   return gaps.length;
 }
-async function sendBurst(queueUrl: string): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (next < burst) {
-      const base = next;
-      next += 10;
-      const entries = Array.from({ length: Math.min(10, burst - base) }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ phase: 'burst', i: base + j }) }));
-      await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-    }
-  }));
-}
+const sendBurst = (queueUrl: string) => sendInBatches(sqs, queueUrl, burst, (i) => JSON.stringify({ phase: 'burst', i }));
 
 const queueDepth = async (queueUrl: string) => {
   const { Attributes: a } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
@@ -124,10 +114,10 @@ async function startConsumer(scenario: Scenario, namespace: string, queueUrl: st
       spec: { queueUrl, maxInFlight: burst * 2, routes: [{ name: 'all', when: 'true', jobType: 'work' }] },
     } as k8s.KubernetesObject);
     const controller: ChildProcess = startController({ namespace, metricsPort: 18084, logName: `bench-keda-sluice`, logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn' });
-    await until(async () => (await fetch('http://127.0.0.1:18084/readyz').catch(() => undefined))?.ok === true, 30_000);
+    await untilReady(18084);
     await sleep(3000);
     return {
-      stop: async () => { controller.kill('SIGTERM'); await new Promise((r) => controller.once('exit', r)); },
+      stop: () => stopProcess(controller),
       ...(controller.pid !== undefined && { pid: controller.pid }),
     };
   }

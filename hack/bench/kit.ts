@@ -1,6 +1,7 @@
 // What the benchmarks share: latency statistics, the API server's and the controller's request
 // counters, a process's CPU and memory, a watch that records when each Job is first seen, Poisson
 // arrivals, and markdown tables. Each benchmark compares within one run; see docs/benchmarks.md.
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { quantile, sleep } from '../lib/cluster.ts';
@@ -38,9 +39,13 @@ export function sumBy(text: string, metric: string, labels: string[]): Map<strin
   return sums;
 }
 
+/** The API server's own /metrics, through kubectl (the stack's admin kubeconfig). */
+export function apiserverMetrics(): string {
+  return execFileSync('kubectl', ['get', '--raw', '/metrics'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+}
+
 /** The API server's own count of requests it served, by verb and resource[/subresource]. */
-export function apiserverRequests(): Map<string, number> {
-  const text = execFileSync('kubectl', ['get', '--raw', '/metrics'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+export function apiserverRequests(text: string = apiserverMetrics()): Map<string, number> {
   const byLabels = sumBy(text, 'apiserver_request_total', ['verb', 'resource', 'subresource']);
   const counts = new Map<string, number>();
   for (const [key, value] of byLabels) {
@@ -126,16 +131,43 @@ export async function until(done: () => boolean | Promise<boolean>, timeoutMs: n
   return done();
 }
 
-/** Deletes bench namespaces, first taking Sluice's finalizer off Jobs no controller will finish. */
+/**
+ * Takes Sluice's finalizer off every Job of a namespace (no controller will finish them) and deletes
+ * them, 16 at a time: a namespace's own deletion removes its Jobs one by one, about two a second here.
+ */
+export async function removeJobs(batch: k8s.BatchV1Api, namespace: string): Promise<void> {
+  const jobs = (await batch.listNamespacedJob({ namespace })).items;
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      const name = job.metadata!.name!;
+      if (job.metadata?.finalizers?.length) {
+        await batch.patchNamespacedJob({ namespace, name, body: { metadata: { finalizers: null } } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)).catch(() => undefined);
+      }
+      await batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' }).catch(() => undefined);
+    }
+  }));
+}
+
+/** Deletes bench namespaces, their Jobs first (removeJobs). */
 export async function removeNamespaces(batch: k8s.BatchV1Api, core: k8s.CoreV1Api, names: string[]): Promise<void> {
   for (const namespace of names) {
-    for (const job of (await batch.listNamespacedJob({ namespace })).items) {
-      if (!job.metadata?.finalizers?.length) continue;
-      await batch.patchNamespacedJob(
-        { namespace, name: job.metadata.name!, body: { metadata: { finalizers: null } } },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      ).catch(() => undefined);
-    }
+    await removeJobs(batch, namespace);
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   }
+}
+
+/** Sends `count` messages in batches of ten from `parallel` senders; `body(i)` is the i-th message. */
+export async function sendInBatches(sqs: SQSClient, queueUrl: string, count: number, body: (index: number) => string, parallel = 8): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) {
+      const base = next;
+      next += 10;
+      const entries = Array.from({ length: Math.min(10, count - base) }, (_, j) => ({ Id: String(j), MessageBody: body(base + j) }));
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+    }
+  }));
 }

@@ -5,7 +5,8 @@
 // Usage: node hack/bench/outcome.ts [--jobs 300] [--rate 10]   (messages per second)
 import { SendMessageBatchCommand, CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
-import { connect, quantile, sleep, startController } from '../lib/cluster.ts';
+import { connect, quantile, sleep, startController, stopProcess } from '../lib/cluster.ts';
+import { removeNamespaces } from './kit.ts';
 import { MongoClient } from 'mongodb';
 import { parseArgs } from 'node:util';
 
@@ -69,7 +70,7 @@ const results = mongo.db(database).collection<{ n: string; status: string; updat
 const deadline = Date.now() + 300_000;
 while (Date.now() < deadline && (await results.countDocuments({ status: 'succeeded' })) < total) await sleep(500);
 watch.abort();
-controller.kill('SIGTERM');
+await stopProcess(controller);
 
 const delays: number[] = [];
 for (const doc of await results.find({ status: 'succeeded' }).toArray()) {
@@ -79,14 +80,7 @@ for (const doc of await results.find({ status: 'succeeded' }).toArray()) {
 console.log(`bare MongoDB conditional update from this process: ${summary(bare)}`);
 console.log(`Job Complete (seen by a watch) → record written by Sluice: ${summary(delays)}`);
 console.log(`ratio of medians (Sluice delay / bare write): ${(quantile([...delays].sort((a, b) => a - b), 0.5) / quantile([...bare].sort((a, b) => a - b), 0.5)).toFixed(1)}`);
-await new Promise((r) => controller.once('exit', r));
-for (const job of (await batch.listNamespacedJob({ namespace })).items) {
-  if (job.metadata?.finalizers?.length) {
-    await batch.patchNamespacedJob({ namespace, name: job.metadata.name!, body: { metadata: { finalizers: null } } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)).catch(() => undefined);
-  }
-}
-await core.deleteNamespace({ name: namespace });
+await removeNamespaces(batch, core, [namespace]);
 await mongo.db(database).dropDatabase();
 await mongo.close();
 process.exit(0);

@@ -11,7 +11,7 @@ import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk
 import type * as k8s from '@kubernetes/client-node';
 import { MongoClient } from 'mongodb';
 import { parseArgs } from 'node:util';
-import { connect, sleep, startController } from '../lib/cluster.ts';
+import { connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { ms, ratio, removeNamespaces, stats, table, until } from './kit.ts';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' } } });
@@ -56,7 +56,7 @@ const controller = startController({
   namespace, metricsPort: 18087, logName: 'bench-progress-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
   progress: { bindAddress: `127.0.0.1:${port}`, url: progressUrl },
 });
-await until(async () => (await fetch('http://127.0.0.1:18087/readyz').catch(() => undefined))?.ok === true, 30_000);
+await untilReady(18087);
 await new SQSClient({}).send(new SendMessageBatchCommand({
   QueueUrl: queueUrl, Entries: Array.from({ length: jobCount }, (_, i) => ({ Id: String(i), MessageBody: JSON.stringify({ id: `r-${i}` }) })),
 }));
@@ -96,8 +96,7 @@ await Promise.all(reporters.map(async ({ key, token }, index) => {
     await sleep(Math.max(0, due - Date.now()));
   }
 }));
-controller.kill('SIGTERM');
-await new Promise((r) => controller.once('exit', r));
+await stopProcess(controller);
 
 const rows = [
   ['bare MongoDB versioned update (this process)', bare],

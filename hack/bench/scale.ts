@@ -5,15 +5,15 @@
 //  2. One queue pre-filled, drained by 1, 2 and 4 `sluice dispatch` processes: Jobs per second
 //     from the first Job to the last, and that each message got exactly one Job.
 // Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking]
-import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../lib/stack-env.ts';
-import { connect, sleep, startController } from '../lib/cluster.ts';
-import { cpuSeconds, removeNamespaces, rssMiB, sumBy, table, until, watchJobs } from './kit.ts';
+import { connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { cpuSeconds, removeJobs, removeNamespaces, rssMiB, sendInBatches, sumBy, table, until, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,17 +38,7 @@ const run = Date.now().toString(36);
 const image = 'registry.invalid/work:1';
 const stamp = () => new Date().toISOString().slice(11, 19);
 
-async function sendAll(queueUrl: string, count: number, tag: string): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (next < count) {
-      const base = next;
-      next += 10;
-      const entries = Array.from({ length: Math.min(10, count - base) }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ tag, i: base + j }) }));
-      await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-    }
-  }));
-}
+const sendAll = (queueUrl: string, count: number, tag: string) => sendInBatches(sqs, queueUrl, count, (i) => JSON.stringify({ tag, i }), 4);
 
 async function metrics(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -97,7 +87,7 @@ async function tracking() {
   console.error(`[${stamp()}] ${totalJobs} messages waiting in ${queues.length} queues`);
   const port = 18085;
   const controller = startController({ namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn' });
-  await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok === true, 60_000);
+  await untilReady(port);
   await sleep(5000);
   const pid = controller.pid!;
   type Sample = { at: number; rss: number; heap: number; cpu: number; depth: number; reconciles: number; created: number };
@@ -160,33 +150,12 @@ async function tracking() {
   console.log(`\nAll pods running and their Jobs' status reconciled ${settledSeconds.toFixed(0)} s after the last Job was created.`);
   console.log(`\nSteady reconciles per second by controller: ${reconcilesByController.map(([n, r]) => `${n} ${r}`).join(', ')}`);
   console.log(`\n${totalJobs} Jobs created in ${rampSeconds.toFixed(0)} s (${(totalJobs / rampSeconds).toFixed(0)} Jobs/s, 100 bindings at once); reconciles per Job during the ramp: ${((steadyStart.reconciles - idle.reconciles) / totalJobs).toFixed(1)}`);
-  controller.kill('SIGTERM');
-  await new Promise((r) => controller.once('exit', r));
+  await stopProcess(controller);
   console.error(`[${stamp()}] cleaning up ${totalJobs} Jobs …`);
-  await removeJobs(namespace);
+  await removeJobs(batch, namespace);
   await core.deleteNamespace({ name: namespace });
   await until(async () => !(await core.listNamespace()).items.some((n) => n.metadata?.name === namespace), 900_000, 2000);
   for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
-}
-
-/**
- * Takes Sluice's finalizer off every Job of a namespace (no controller is running) and deletes them,
- * many at a time: a namespace's own deletion removes its Jobs one by one, about two a second here.
- */
-async function removeJobs(namespace: string): Promise<void> {
-  const jobs = (await batch.listNamespacedJob({ namespace })).items;
-  let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < jobs.length) {
-      const job = jobs[next++]!;
-      const name = job.metadata!.name!;
-      if (job.metadata?.finalizers?.length) {
-        await batch.patchNamespacedJob({ namespace, name, body: { metadata: { finalizers: null } } },
-          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)).catch(() => undefined);
-      }
-      await batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' }).catch(() => undefined);
-    }
-  }));
 }
 
 // 2. Draining one queue with 1, 2 and 4 dispatcher processes.
@@ -220,8 +189,7 @@ async function dispatchers() {
     });
     await until(() => seen.length >= drain, 600_000, 200);
     await sleep(3000); // any duplicate would show by now
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => new Promise((r) => child.once('exit', r))));
+    await Promise.all(children.map(stopProcess));
     watch.stop();
     seen.sort((a, b) => a - b);
     const seconds = (seen.at(-1)! - seen[0]!) / 1000;
@@ -229,7 +197,7 @@ async function dispatchers() {
     single ??= rate;
     rows.push([replicas, seen.length, seen.length - payloads.size, seconds.toFixed(1), rate.toFixed(0), `${(rate / single).toFixed(2)}×`]);
     console.error(`[${stamp()}] ${replicas} dispatcher(s): ${rate.toFixed(0)} Jobs/s`);
-    await removeJobs(namespace);
+    await removeJobs(batch, namespace);
   }
   console.log(`\n## Draining one queue of ${drain} messages with several dispatcher processes (first Job → last Job)\n`);
   console.log(table(['dispatchers', 'Jobs', 'duplicates', 'seconds', 'Jobs/s', 'vs 1'], rows));

@@ -73,6 +73,24 @@ export function startController(options: {
   return child;
 }
 
+/** Until the controller (or a dispatcher) on this metrics port answers /readyz. */
+export async function untilReady(metricsPort: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined))?.ok) return;
+    await sleep(250);
+  }
+  throw new Error(`nothing ready on 127.0.0.1:${metricsPort} after ${timeoutMs / 1000} s`);
+}
+
+/** SIGTERM, then until it has exited (it finishes in-flight work, flushes Events, writes profiles). */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
