@@ -29,7 +29,12 @@ const job: k8s.V1Job = {
 
 const pod: k8s.V1Pod = {
   apiVersion: 'v1', kind: 'Pod',
-  metadata: { namespace: 'team', name: 'render-abc-x', uid: 'p1', creationTimestamp: new Date('2026-01-01T10:00:01Z'), labels: { 'batch.kubernetes.io/job-name': 'render-abc' }, managedFields },
+  metadata: {
+    namespace: 'team', name: 'render-abc-x', uid: 'p1', creationTimestamp: new Date('2026-01-01T10:00:01Z'), managedFields,
+    labels: { 'batch.kubernetes.io/job-name': 'render-abc', 'batch.kubernetes.io/controller-uid': 'u1', 'sluice.dev/message-id': 'm1' },
+    annotations: { 'sluice.dev/payload': '{"videoId":"v1"}' },
+    ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'render-abc', uid: 'u1', controller: true, blockOwnerDeletion: true }],
+  },
   spec: { nodeName: 'n1', containers: [{ name: 'job', image: 'render:1', env: [{ name: 'A', value: 'x'.repeat(2_000) }] }] },
   status: {
     phase: 'Failed',
@@ -61,6 +66,9 @@ describe('cache slimming', () => {
     expect(bytes(slimJob(job))).toBeLessThan(bytes(job) / 3);
     expect(bytes(slimPod(pod))).toBeLessThan(bytes(pod) / 3);
     expect(slimPod(pod)).not.toHaveProperty('spec');
+    expect(slimPod(pod).metadata).not.toHaveProperty('annotations');
+    expect(slimPod(pod).metadata?.labels).toEqual({ 'batch.kubernetes.io/job-name': 'render-abc', 'batch.kubernetes.io/controller-uid': 'u1' });
+    expect(slimPod(pod).status?.containerStatuses?.[0]).toEqual({ name: 'job', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 3, message: 'bad frame' } } });
     expect(slimJob(job).spec?.template.spec).toBeUndefined();
     expect(withoutManagedFields(job).metadata).not.toHaveProperty('managedFields');
     expect(withoutManagedFields(job).spec).toBe(job.spec);

@@ -32,22 +32,49 @@ export function slimJob(job: k8s.V1Job): k8s.V1Job {
   };
 }
 
-/** A pod: who owns it, when it was made, and how its scheduling and containers went. */
+/** The pod labels the pod index and the Job routing read (outcome/pods.ts). */
+const POD_LABELS_KEPT = ['batch.kubernetes.io/controller-uid', 'batch.kubernetes.io/job-name'];
+
+/**
+ * A pod: who owns it, when it was made, and how its scheduling and containers went. Its
+ * annotations (a copy of the template's, the payload included), images, IPs and timestamps of
+ * conditions are never read.
+ */
 export function slimPod(pod: k8s.V1Pod): k8s.V1Pod {
+  const metadata = pod.metadata;
   const status = pod.status;
+  const labels = Object.fromEntries(POD_LABELS_KEPT.flatMap((key) => metadata?.labels?.[key] === undefined ? [] : [[key, metadata.labels[key]]]));
   return {
     apiVersion: pod.apiVersion,
     kind: pod.kind,
-    metadata: withoutManagedFields(pod).metadata,
+    ...(metadata && {
+      metadata: {
+        namespace: metadata.namespace,
+        name: metadata.name,
+        uid: metadata.uid,
+        resourceVersion: metadata.resourceVersion,
+        creationTimestamp: metadata.creationTimestamp,
+        ...(metadata.deletionTimestamp && { deletionTimestamp: metadata.deletionTimestamp }),
+        labels,
+        ...(metadata.ownerReferences && {
+          ownerReferences: metadata.ownerReferences.map(({ apiVersion, kind, name, uid }) => ({ apiVersion, kind, name, uid })),
+        }),
+      },
+    }),
     ...(status && {
       status: {
         ...(status.phase && { phase: status.phase }),
         ...(status.reason && { reason: status.reason }),
         ...(status.message && { message: status.message }),
-        ...(status.conditions && { conditions: status.conditions }),
-        ...(status.containerStatuses && { containerStatuses: status.containerStatuses }),
-        ...(status.initContainerStatuses && { initContainerStatuses: status.initContainerStatuses }),
+        ...(status.conditions && { conditions: status.conditions.map(({ type, status, reason, message }) => ({ type, status, reason, message })) }),
+        ...(status.containerStatuses && { containerStatuses: status.containerStatuses.map(slimContainerStatus) }),
+        ...(status.initContainerStatuses && { initContainerStatuses: status.initContainerStatuses.map(slimContainerStatus) }),
       },
     }),
   };
+}
+
+function slimContainerStatus({ name, state, lastState, restartCount }: k8s.V1ContainerStatus): k8s.V1ContainerStatus {
+  // image, imageID and ready are required by the type, never read from the cache
+  return { name, image: '', imageID: '', ready: false, restartCount, ...(state && { state }), ...(lastState && { lastState }) };
 }
