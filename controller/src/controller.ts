@@ -29,7 +29,7 @@ import { jobNameOfPod, PodsByJob } from './outcome/pods.ts';
 import { fanInRetentionReconciler } from './reconcile/fan-in-retention.ts';
 import { WorkQueue, type Reconciler } from './kube/work-queue.ts';
 import type { Logger } from './log.ts';
-import { jobIdentity, jobPhase } from './reconcile/job-phase.ts';
+import { hasOutcomeFinalizer, jobIdentity, jobPhase } from './reconcile/job-phase.ts';
 import { JobOutcomeReconciler } from './reconcile/job-outcome.ts';
 import { statusSinkReconciler } from './reconcile/status-sink.ts';
 import { Notifier } from './notify/notifier.ts';
@@ -298,7 +298,8 @@ async function startLeading(
   health.onChange((jobTypeNamespace, name) => jobTypeQueue.add(keyOf(jobTypeNamespace, name)));
   const onJob = (job: k8s.V1Job, deleted: boolean) => {
     const id = jobIdentity(job);
-    if (deleted || jobPhase(job) !== 'active') {
+    const finished = jobPhase(job) !== 'active';
+    if (deleted || finished) {
       capacity.jobFinished(id);
       groups.jobFinished(id);
     } else {
@@ -306,7 +307,8 @@ async function startLeading(
       groups.jobActive(id);
     }
     if (deleted) outcomes.forget(job.metadata?.uid ?? '');
-    else jobQueue.add(keyOf(id.namespace, id.name));
+    // A released Job has nothing left to do; one whose outcome is due goes before the running ones.
+    else if (hasOutcomeFinalizer(job)) jobQueue.add(keyOf(id.namespace, id.name), finished || job.metadata?.deletionTimestamp ? 'high' : 'normal');
     // JobType counts are a summary: refresh them at most about once a second, not per Job event.
     if (id.jobType) jobTypeQueue.addAfter(keyOf(id.namespace, id.jobType), JOB_TYPE_STATUS_DELAY_MS);
   };
@@ -319,7 +321,7 @@ async function startLeading(
   // A pod's end (its exit code and result) may arrive after its Job's verdict.
   const onPod = (pod: k8s.V1Pod) => {
     const jobName = jobNameOfPod(pod);
-    if (jobName && (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed')) jobQueue.add(keyOf(pod.metadata?.namespace, jobName));
+    if (jobName && (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed')) jobQueue.add(keyOf(pod.metadata?.namespace, jobName), 'high');
   };
   pods.addHandlers({ add: onPod, update: onPod });
   configMaps.addHandlers({ add: (cm) => fanInQueue.add(keyOfObject(cm)), update: (cm) => fanInQueue.add(keyOfObject(cm)) });

@@ -50,6 +50,40 @@ describe('WorkQueue', () => {
     expect(keys()).toEqual(['ns/a', 'ns/b']);
   });
 
+  it('takes high-priority keys first, and moves a waiting key ahead when it becomes urgent', async () => {
+    const { queue, calls, keys } = harness();
+    queue.add('ns/running-1');
+    queue.add('ns/running-2');
+    queue.add('ns/finished', 'high');
+    queue.add('ns/running-3');
+    queue.add('ns/running-2', 'high'); // it finished while waiting
+    queue.add('ns/finished'); // a later normal add does not demote it
+    expect(queue.len()).toBe(4);
+    queue.start();
+    for (let i = 0; i < 4; i += 1) {
+      await tick();
+      calls[i]!.finish();
+    }
+    await tick();
+    expect(keys()).toEqual(['ns/finished', 'ns/running-2', 'ns/running-1', 'ns/running-3']);
+  });
+
+  it('requeues a key made urgent while it was being processed in the high lane', async () => {
+    const { queue, calls, keys } = harness();
+    queue.start();
+    queue.add('ns/a');
+    await tick();
+    queue.add('ns/b');
+    queue.add('ns/a', 'high'); // while ns/a is in flight
+    calls[0]!.finish();
+    await tick();
+    calls[1]!.finish();
+    await tick();
+    calls[2]!.finish();
+    await tick();
+    expect(keys()).toEqual(['ns/a', 'ns/a', 'ns/b']);
+  });
+
   it('hands the reconciler the namespace and name of the key', async () => {
     const { queue, calls } = harness();
     queue.start();

@@ -1,6 +1,8 @@
 // A controller work queue with client-go's guarantees: a key waits in the queue at most once, one
 // worker holds a key at a time, and a key added while held is processed once more afterwards.
-// Failed keys come back after a per-key exponential backoff.
+// Failed keys come back after a per-key exponential backoff. Keys added as 'high' go before the
+// rest (controller-runtime's priority queue): after a takeover every Job is queued, and the finished
+// ones, whose outcome is due, should not wait behind thousands that are still running.
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from './clock.ts';
 import { splitKey } from './keys.ts';
@@ -38,6 +40,8 @@ export interface ReconcileRequest {
 
 export type Reconciler = (request: ReconcileRequest) => Promise<ReconcileResult>;
 
+export type Priority = 'high' | 'normal';
+
 /** Hooks for the controller-runtime workqueue and reconcile metrics; every one is optional. */
 export interface WorkQueueMetrics {
   depth?(queued: number): void;
@@ -67,9 +71,13 @@ export interface WorkQueueOptions {
 
 export class WorkQueue {
   readonly #options: Required<Omit<WorkQueueOptions, 'metrics'>> & { metrics: WorkQueueMetrics };
-  readonly #queue: string[] = [];
+  // Waiting keys in arrival order, one lane per priority (a Set: a key moves lanes in O(1)).
+  readonly #high = new Set<string>();
+  readonly #normal = new Set<string>();
   // Keys that need processing: queued, or added again while being processed.
   readonly #dirty = new Set<string>();
+  // Dirty keys added as 'high' while being processed: they go back in that lane.
+  readonly #highWhenDone = new Set<string>();
   readonly #processing = new Map<string, number>();
   readonly #enqueuedAt = new Map<string, number>();
   readonly #delayed = new Map<string, { readyAt: number; handle: unknown }>();
@@ -97,15 +105,29 @@ export class WorkQueue {
     this.#workers = Array.from({ length: this.#options.concurrency }, () => this.#work());
   }
 
-  add(key: string): void {
-    if (this.#shuttingDown || this.#dirty.has(key)) return;
+  /** Queues the key; a 'high' key waiting in the normal lane moves ahead. */
+  add(key: string, priority: Priority = 'normal'): void {
+    if (this.#shuttingDown) return;
+    if (this.#dirty.has(key)) {
+      if (priority !== 'high') return;
+      if (this.#normal.delete(key)) this.#high.add(key);
+      else if (this.#processing.has(key)) this.#highWhenDone.add(key);
+      return;
+    }
     this.#options.metrics.added?.();
     this.#dirty.add(key);
-    if (this.#processing.has(key)) return;
+    if (this.#processing.has(key)) {
+      if (priority === 'high') this.#highWhenDone.add(key);
+      return;
+    }
     this.#enqueuedAt.set(key, this.#options.clock.now());
-    this.#queue.push(key);
-    this.#options.metrics.depth?.(this.#queue.length);
+    this.#enqueue(key, priority);
     this.#dispatch();
+  }
+
+  #enqueue(key: string, priority: Priority): void {
+    (priority === 'high' ? this.#high : this.#normal).add(key);
+    this.#options.metrics.depth?.(this.len());
   }
 
   /** Adds the key after `ms`; of several pending delays for one key, the earliest wins. */
@@ -153,7 +175,7 @@ export class WorkQueue {
 
   /** Keys waiting for a worker. */
   len(): number {
-    return this.#queue.length;
+    return this.#high.size + this.#normal.size;
   }
 
   /** Keys being processed now. */
@@ -181,19 +203,23 @@ export class WorkQueue {
     this.#shuttingDown = true;
     for (const { handle } of this.#delayed.values()) this.#options.clock.clearTimeout(handle);
     this.#delayed.clear();
-    this.#queue.length = 0;
+    this.#high.clear();
+    this.#normal.clear();
+    this.#highWhenDone.clear();
     this.#options.metrics.depth?.(0);
     for (const idle of this.#idleWorkers.splice(0)) idle(undefined);
     await Promise.all(this.#workers);
   }
 
   #dispatch(): void {
-    while (this.#idleWorkers.length > 0 && this.#queue.length > 0) {
-      const key = this.#queue.shift()!;
+    while (this.#idleWorkers.length > 0 && this.len() > 0) {
+      const lane = this.#high.size > 0 ? this.#high : this.#normal;
+      const key = lane.values().next().value!;
+      lane.delete(key);
       const now = this.#options.clock.now();
       this.#dirty.delete(key);
       this.#processing.set(key, now);
-      this.#options.metrics.depth?.(this.#queue.length);
+      this.#options.metrics.depth?.(this.len());
       this.#options.metrics.queueLatency?.((now - (this.#enqueuedAt.get(key) ?? now)) / 1000);
       this.#enqueuedAt.delete(key);
       this.#idleWorkers.shift()!(key);
@@ -241,10 +267,10 @@ export class WorkQueue {
     } finally {
       metrics.workDuration?.((clock.now() - startedAt) / 1000);
       this.#processing.delete(key);
+      const priority: Priority = this.#highWhenDone.delete(key) ? 'high' : 'normal';
       if (this.#dirty.has(key) && !this.#shuttingDown) {
         this.#enqueuedAt.set(key, clock.now());
-        this.#queue.push(key);
-        metrics.depth?.(this.#queue.length);
+        this.#enqueue(key, priority);
         this.#dispatch();
       }
     }
