@@ -12,7 +12,7 @@ import { openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../lib/stack-env.ts';
-import { connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { connect, sleep, SLUICE_NODE_FLAGS, sluiceArgs, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { cpuSeconds, removeJobs, removeNamespaces, rssMiB, sendInBatches, sumBy, table, until, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
@@ -23,13 +23,16 @@ const { values } = parseArgs({
     drain: { type: 'string', default: '2000' },
     replicas: { type: 'string', default: '1,2,4' },
     'skip-tracking': { type: 'boolean', default: false },
+    // Node's flags for the controller instead of the image's (e.g. --node-flags='' for V8's defaults).
+    'node-flags': { type: 'string' },
   },
 });
 const totalJobs = Number(values.jobs);
 const bindings = Number(values.bindings);
 const steadySeconds = Number(values.steady);
 const drain = Number(values.drain);
-const replicaCounts = values.replicas.split(',').map(Number);
+const replicaCounts = values.replicas.split(',').filter(Boolean).map(Number);
+const nodeFlags = values['node-flags']?.split(' ').filter(Boolean) ?? SLUICE_NODE_FLAGS;
 
 const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
 const sqs = new SQSClient({});
@@ -86,7 +89,7 @@ async function tracking() {
   }));
   console.error(`[${stamp()}] ${totalJobs} messages waiting in ${queues.length} queues`);
   const port = 18085;
-  const controller = startController({ namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn' });
+  const controller = startController({ namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn', nodeFlags });
   await untilReady(port);
   await sleep(5000);
   const pid = controller.pid!;
@@ -139,7 +142,7 @@ async function tracking() {
   const steadyWindow = (steadyEnd.at - steadyStart.at) / 1000;
   const rampSeconds = (allCreated - started) / 1000;
   const rampRate = (steadyStart.reconciles - idle.reconciles) / ((steadyStart.at - started) / 1000);
-  console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes)\n`);
+  console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes; Node flags: ${nodeFlags.join(' ') || "V8's defaults"})\n`);
   console.log(table(['measure', `idle (${bindings} bindings, no Job)`, 'while Jobs arrive (peak)', `steady, all tracked (${steadyWindow.toFixed(0)} s)`], [
     ['RSS', `${idle.rss.toFixed(0)} MiB`, `${peakRss.toFixed(0)} MiB`, `${steadyEnd.rss.toFixed(0)} MiB`],
     ['V8 heap used', `${idle.heap.toFixed(0)} MiB`, `${peakHeap.toFixed(0)} MiB`, `${steadyEnd.heap.toFixed(0)} MiB`],
@@ -182,10 +185,10 @@ async function dispatchers() {
     });
     const children: ChildProcess[] = Array.from({ length: replicas }, (_, i) => {
       const log = openSync(resolve(repoRoot, `.local/logs/bench-dispatcher-${i}.log`), 'w');
-      return spawn(process.execPath, [
-        resolve(repoRoot, 'controller/src/cli/main.ts'), 'dispatch', '--binding', `${namespace}/${binding}`,
+      return spawn(process.execPath, sluiceArgs(
+        'dispatch', '--binding', `${namespace}/${binding}`,
         '--identity', `bench-${replicas}-${i}`, '--metrics-bind-address', `127.0.0.1:${18090 + i}`, '--progress-url', '',
-      ], { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' } });
+      ), { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' } });
     });
     await until(() => seen.length >= drain, 600_000, 200);
     await sleep(3000); // any duplicate would show by now

@@ -42,6 +42,22 @@ export async function applyCrds(apply: (object: k8s.KubernetesObject) => Promise
   return names;
 }
 
+/**
+ * Node's flags for the controller and dispatcher processes, as the image's ENTRYPOINT has them
+ * (Dockerfile; docs/install.md, "Memory", says why): the local processes measure what ships.
+ */
+export const SLUICE_NODE_FLAGS = ['--max-semi-space-size=8'];
+
+/** `node` arguments that run `sluice ARGS…` from the sources as the image does. */
+export function sluiceArgs(...args: string[]): string[] {
+  return sluiceArgsWith(SLUICE_NODE_FLAGS, ...args);
+}
+
+/** The same with other Node flags (a benchmark comparing them). */
+export function sluiceArgsWith(nodeFlags: string[], ...args: string[]): string[] {
+  return [...nodeFlags, resolve(repoRoot, 'controller/src/cli/main.ts'), ...args];
+}
+
 /** Starts `sluice controller` for one namespace, logging to .local/logs/<name>.log. */
 export function startController(options: {
   namespace: string;
@@ -53,15 +69,17 @@ export function startController(options: {
   progress?: { bindAddress: string; url: string };
   /** Write a V8 CPU profile (.cpuprofile) into this directory when the controller exits. */
   cpuProfileDir?: string;
+  /** Node's flags instead of SLUICE_NODE_FLAGS. */
+  nodeFlags?: string[];
 }): ChildProcess {
   const log = openSync(resolve(repoRoot, `.local/logs/${options.logName}.log`), 'w');
-  const child = spawn(process.execPath, [
-    resolve(repoRoot, 'controller/src/cli/main.ts'), 'controller',
+  const child = spawn(process.execPath, sluiceArgsWith(
+    options.nodeFlags ?? SLUICE_NODE_FLAGS, 'controller',
     '--namespace', options.namespace, '--lease-namespace', options.namespace,
     '--metrics-bind-address', `127.0.0.1:${options.metricsPort}`,
     '--progress-bind-address', options.progress?.bindAddress ?? '',
     '--progress-url', options.progress?.url ?? '',
-  ], {
+  ), {
     stdio: ['ignore', log, log],
     detached: options.detached ?? false,
     env: {

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { sluiceArgs } from '../../../hack/lib/cluster.ts';
 import { repoRoot } from './stack.ts';
 
 export type ControllerProcess = {
@@ -48,8 +49,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
   mkdirSync(logDir, { recursive: true });
   const logFile = resolve(logDir, `controller-${options.namespace}-${identity}.log`);
   const fd = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [
-    resolve(repoRoot, 'controller/src/cli/main.ts'), 'controller',
+  const child = spawn(process.execPath, sluiceArgs(
+    'controller',
     '--namespace', options.namespace,
     '--lease-namespace', options.namespace,
     '--identity', identity,
@@ -58,7 +59,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     '--progress-bind-address', options.progress?.bindAddress ?? '',
     '--progress-url', options.progress?.url ?? '',
     ...(options.args ?? []),
-  ], {
+  ), {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'debug', ...options.env },
     stdio: ['ignore', fd, fd],
