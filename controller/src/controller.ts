@@ -321,7 +321,10 @@ async function startLeading(
   // A pod's end (its exit code and result) may arrive after its Job's verdict.
   const onPod = (pod: k8s.V1Pod) => {
     const jobName = jobNameOfPod(pod);
-    if (jobName && (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed')) jobQueue.add(keyOf(pod.metadata?.namespace, jobName), 'high');
+    if (!jobName || (pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed')) return;
+    const job = jobs.get(pod.metadata?.namespace ?? '', jobName);
+    // Not yet in the cache: its own add comes. Released: nothing to do (a new leader lists every pod).
+    if (job && hasOutcomeFinalizer(job)) jobQueue.add(keyOf(pod.metadata?.namespace, jobName), 'high');
   };
   pods.addHandlers({ add: onPod, update: onPod });
   configMaps.addHandlers({ add: (cm) => fanInQueue.add(keyOfObject(cm)), update: (cm) => fanInQueue.add(keyOfObject(cm)) });

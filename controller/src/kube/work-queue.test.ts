@@ -84,6 +84,25 @@ describe('WorkQueue', () => {
     expect(keys()).toEqual(['ns/a', 'ns/a', 'ns/b']);
   });
 
+  it('keeps a key\'s priority when it asks to come back later or fails', async () => {
+    const { queue, calls, keys } = harness({ baseRetryDelayMs: 100 });
+    queue.start();
+    queue.add('ns/due', 'high');
+    await tick();
+    calls[0]!.finish(requeueAfter(100)); // waiting on something; still due
+    await tick();
+    for (const key of ['ns/r1', 'ns/r2', 'ns/r3']) queue.add(key);
+    await tick(100); // ns/r1 in flight; ns/due comes back
+    calls[1]!.finish();
+    await tick();
+    calls[2]!.fail(new Error('store away')); // ns/due again: retried after 100 ms
+    await tick(); // ns/r2 in flight
+    await tick(100);
+    calls[3]!.finish();
+    await tick();
+    expect(keys()).toEqual(['ns/due', 'ns/r1', 'ns/due', 'ns/r2', 'ns/due']);
+  });
+
   it('hands the reconciler the namespace and name of the key', async () => {
     const { queue, calls } = harness();
     queue.start();

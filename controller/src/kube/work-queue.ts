@@ -80,9 +80,9 @@ export class WorkQueue {
   readonly #highWhenDone = new Set<string>();
   readonly #processing = new Map<string, number>();
   readonly #enqueuedAt = new Map<string, number>();
-  readonly #delayed = new Map<string, { readyAt: number; handle: unknown }>();
+  readonly #delayed = new Map<string, { readyAt: number; handle: unknown; priority: Priority }>();
   readonly #failures = new Map<string, number>();
-  readonly #idleWorkers: ((key: string | undefined) => void)[] = [];
+  readonly #idleWorkers: ((item: { key: string; priority: Priority } | undefined) => void)[] = [];
   #workers: Promise<void>[] = [];
   #shuttingDown = false;
 
@@ -130,32 +130,36 @@ export class WorkQueue {
     this.#options.metrics.depth?.(this.len());
   }
 
-  /** Adds the key after `ms`; of several pending delays for one key, the earliest wins. */
-  addAfter(key: string, ms: number): void {
+  /** Adds the key after `ms`; of several pending delays for one key, the earliest wins (and the higher priority). */
+  addAfter(key: string, ms: number, priority: Priority = 'normal'): void {
     if (this.#shuttingDown) return;
     if (ms <= 0) {
-      this.add(key);
+      this.add(key, priority);
       return;
     }
     const { clock } = this.#options;
     const readyAt = clock.now() + ms;
     const pending = this.#delayed.get(key);
-    if (pending && pending.readyAt <= readyAt) return;
+    if (pending && pending.readyAt <= readyAt) {
+      if (priority === 'high') pending.priority = 'high';
+      return;
+    }
     if (pending) clock.clearTimeout(pending.handle);
-    const handle = clock.setTimeout(() => {
+    const entry = { readyAt, handle: undefined as unknown, priority: pending?.priority === 'high' ? 'high' as const : priority };
+    entry.handle = clock.setTimeout(() => {
       this.#delayed.delete(key);
-      this.add(key);
+      this.add(key, entry.priority);
     }, ms);
-    this.#delayed.set(key, { readyAt, handle });
+    this.#delayed.set(key, entry);
   }
 
   /** Adds the key after its backoff: base × 2^(failures in a row), capped. */
-  addRateLimited(key: string): void {
+  addRateLimited(key: string, priority: Priority = 'normal'): void {
     if (this.#shuttingDown) return;
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
     this.#options.metrics.retried?.();
-    this.addAfter(key, this.retryDelayMs(failures));
+    this.addAfter(key, this.retryDelayMs(failures), priority);
   }
 
   /** The delay before retry number `failures + 1`. */
@@ -213,7 +217,8 @@ export class WorkQueue {
 
   #dispatch(): void {
     while (this.#idleWorkers.length > 0 && this.len() > 0) {
-      const lane = this.#high.size > 0 ? this.#high : this.#normal;
+      const priority: Priority = this.#high.size > 0 ? 'high' : 'normal';
+      const lane = priority === 'high' ? this.#high : this.#normal;
       const key = lane.values().next().value!;
       lane.delete(key);
       const now = this.#options.clock.now();
@@ -222,11 +227,11 @@ export class WorkQueue {
       this.#options.metrics.depth?.(this.len());
       this.#options.metrics.queueLatency?.((now - (this.#enqueuedAt.get(key) ?? now)) / 1000);
       this.#enqueuedAt.delete(key);
-      this.#idleWorkers.shift()!(key);
+      this.#idleWorkers.shift()!({ key, priority });
     }
   }
 
-  #next(): Promise<string | undefined> {
+  #next(): Promise<{ key: string; priority: Priority } | undefined> {
     if (this.#shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       this.#idleWorkers.push(resolve);
@@ -235,12 +240,13 @@ export class WorkQueue {
   }
 
   async #work(): Promise<void> {
-    for (let key = await this.#next(); key !== undefined; key = await this.#next()) {
-      await this.#process(key);
+    // A key requeued or retried keeps the priority it was taken with.
+    for (let item = await this.#next(); item !== undefined; item = await this.#next()) {
+      await this.#process(item.key, item.priority);
     }
   }
 
-  async #process(key: string): Promise<void> {
+  async #process(key: string, taken: Priority): Promise<void> {
     const { clock, metrics, reconcile } = this.#options;
     const startedAt = clock.now();
     const { namespace, name } = splitKey(key);
@@ -250,7 +256,7 @@ export class WorkQueue {
       this.forget(key);
       if (result.outcome === 'requeue') {
         metrics.reconciled?.('requeue_after');
-        this.addAfter(key, result.afterMs);
+        this.addAfter(key, result.afterMs, taken);
       } else {
         metrics.reconciled?.('success');
       }
@@ -262,7 +268,7 @@ export class WorkQueue {
         logger.error({ err }, 'Reconciler error; terminal, not retried');
       } else {
         logger.error({ err, retries: this.numRequeues(key) }, 'Reconciler error');
-        this.addRateLimited(key);
+        this.addRateLimited(key, taken);
       }
     } finally {
       metrics.workDuration?.((clock.now() - startedAt) / 1000);
