@@ -22,8 +22,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 kube_version=${KUBE_VERSION#v}                  # 1.35.4
 kube_minor=v$(cut -d. -f1-2 <<<"$kube_version")  # v1.35
-third_party_crds=${SLUICE_SHARED_CRDS:-$REPO_ROOT/../shared/crds}
-[ -d "$third_party_crds" ] || die "no KEDA / Prometheus Operator CRDs at $third_party_crds (set SLUICE_SHARED_CRDS)"
+third_party_crds=$THIRD_PARTY_CRDS
 
 failed=()
 summary=()

@@ -250,12 +250,9 @@ if [ -n "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
 else
   start_kubernetes
 fi
-third_party_crds=$REPO_ROOT/../shared/crds
-if [ -d "$third_party_crds" ]; then
-  # Server-side: the ScaledJob CRD is too big for the last-applied annotation.
-  kubectl_local apply --server-side --force-conflicts -f "$third_party_crds/keda" \
-    -f "$third_party_crds/prometheus-operator" >/dev/null
-fi
+# Server-side: the ScaledJob CRD is too big for the last-applied annotation.
+kubectl_local apply --server-side --force-conflicts -f "$THIRD_PARTY_CRDS/keda" \
+  -f "$THIRD_PARTY_CRDS/prometheus-operator" >/dev/null
 for c in "${SERVICE_COMPONENTS[@]}"; do wait_healthy "$c" 90; done
 ensure_postgres_database
 kubectl_local wait --for=condition=Ready node --all --timeout=60s >/dev/null

@@ -16,7 +16,7 @@ etcd_bin=$SLUICE_CACHE/etcd/$ETCD_VERSION/bin
 [ -x "$kube_bin/kube-apiserver" ] || die "no kube-apiserver in $kube_bin: run hack/lib/build-kube.sh"
 [ -x "$etcd_bin/etcd" ] || die "no etcd in $etcd_bin: run hack/lib/build-etcd.sh"
 [ -x "$HELM" ] || die "no helm: run hack/lib/install-tools.sh"
-third_party_crds=${SLUICE_SHARED_CRDS:-$REPO_ROOT/../shared/crds}
+third_party_crds=$THIRD_PARTY_CRDS
 
 work=$(mktemp -d)
 pids=()

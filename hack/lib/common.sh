@@ -1,6 +1,8 @@
 # Shared helpers for hack/ scripts. Source, don't run.
 HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_ROOT=$(cd "$HACK_DIR/.." && pwd)
+# KEDA and Prometheus Operator CRDs, vendored (see its README).
+THIRD_PARTY_CRDS=$HACK_DIR/third-party-crds
 # shellcheck source=../versions.sh
 source "$HACK_DIR/versions.sh"
 
