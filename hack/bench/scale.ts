@@ -23,7 +23,7 @@ const { values } = parseArgs({
     drain: { type: 'string', default: '2000' },
     replicas: { type: 'string', default: '1,2,4' },
     'skip-tracking': { type: 'boolean', default: false },
-    // Node's flags for the controller instead of the image's (e.g. --node-flags='' for V8's defaults).
+    // Node's flags for the controller and dispatchers instead of the image's (e.g. --node-flags='' for V8's defaults).
     'node-flags': { type: 'string' },
   },
 });
@@ -185,10 +185,10 @@ async function dispatchers() {
     });
     const children: ChildProcess[] = Array.from({ length: replicas }, (_, i) => {
       const log = openSync(resolve(repoRoot, `.local/logs/bench-dispatcher-${i}.log`), 'w');
-      return spawn(process.execPath, sluiceArgs(
+      return spawn(process.execPath, sluiceArgs([
         'dispatch', '--binding', `${namespace}/${binding}`,
         '--identity', `bench-${replicas}-${i}`, '--metrics-bind-address', `127.0.0.1:${18090 + i}`, '--progress-url', '',
-      ), { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' } });
+      ], nodeFlags), { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' } });
     });
     await until(() => seen.length >= drain, 600_000, 200);
     await sleep(3000); // any duplicate would show by now

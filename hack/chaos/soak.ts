@@ -229,11 +229,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let peakRss = 0;
   const startOne = (slot: number) => {
     const log = openSync(resolve(repoRoot, `.local/logs/soak-controller-${slot}.log`), 'a');
-    const child = spawn(process.execPath, sluiceArgs(
+    const child = spawn(process.execPath, sluiceArgs([
       'controller', '--namespace', namespace, '--lease-namespace', namespace,
       '--lease-duration', String(LEASE_SECONDS), '--identity', `soak-${slot}-${Date.now()}`, '--metrics-bind-address', '127.0.0.1:0',
       '--progress-bind-address', '', '--progress-url', '',
-    ), { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: 'info' } });
+    ]), { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: 'info' } });
     controllers.set(slot, child);
   };
   startOne(0);

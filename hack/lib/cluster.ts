@@ -43,18 +43,22 @@ export async function applyCrds(apply: (object: k8s.KubernetesObject) => Promise
 }
 
 /**
- * Node's flags for the controller and dispatcher processes, as the image's ENTRYPOINT has them
+ * Node's flags for the controller and dispatcher processes, read from the image's ENTRYPOINT
  * (Dockerfile; docs/install.md, "Memory", says why): the local processes measure what ships.
  */
-export const SLUICE_NODE_FLAGS = ['--max-semi-space-size=8'];
+export const SLUICE_NODE_FLAGS: string[] = imageNodeFlags(readFileSync(resolve(repoRoot, 'Dockerfile'), 'utf8'));
 
-/** `node` arguments that run `sluice ARGS…` from the sources as the image does. */
-export function sluiceArgs(...args: string[]): string[] {
-  return sluiceArgsWith(SLUICE_NODE_FLAGS, ...args);
+/** The flags between `node` and the script in a Dockerfile's exec-form ENTRYPOINT. */
+export function imageNodeFlags(dockerfile: string): string[] {
+  const line = dockerfile.split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+  let entrypoint: unknown;
+  try { entrypoint = line && JSON.parse(line.slice('ENTRYPOINT '.length)); } catch { /* shell form */ }
+  if (!Array.isArray(entrypoint) || entrypoint[0] !== 'node') throw new Error('Dockerfile: expected ENTRYPOINT ["node", flags..., script]');
+  return (entrypoint as string[]).slice(1).filter((arg) => arg.startsWith('--'));
 }
 
-/** The same with other Node flags (a benchmark comparing them). */
-export function sluiceArgsWith(nodeFlags: string[], ...args: string[]): string[] {
+/** `node` arguments that run `sluice ARGS…` from the sources as the image does (other Node flags for a benchmark comparing them). */
+export function sluiceArgs(args: string[], nodeFlags = SLUICE_NODE_FLAGS): string[] {
   return [...nodeFlags, resolve(repoRoot, 'controller/src/cli/main.ts'), ...args];
 }
 
@@ -73,13 +77,13 @@ export function startController(options: {
   nodeFlags?: string[];
 }): ChildProcess {
   const log = openSync(resolve(repoRoot, `.local/logs/${options.logName}.log`), 'w');
-  const child = spawn(process.execPath, sluiceArgsWith(
-    options.nodeFlags ?? SLUICE_NODE_FLAGS, 'controller',
+  const child = spawn(process.execPath, sluiceArgs([
+    'controller',
     '--namespace', options.namespace, '--lease-namespace', options.namespace,
     '--metrics-bind-address', `127.0.0.1:${options.metricsPort}`,
     '--progress-bind-address', options.progress?.bindAddress ?? '',
     '--progress-url', options.progress?.url ?? '',
-  ), {
+  ], options.nodeFlags), {
     stdio: ['ignore', log, log],
     detached: options.detached ?? false,
     env: {

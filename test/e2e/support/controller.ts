@@ -49,7 +49,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   mkdirSync(logDir, { recursive: true });
   const logFile = resolve(logDir, `controller-${options.namespace}-${identity}.log`);
   const fd = openSync(logFile, 'w');
-  const child = spawn(process.execPath, sluiceArgs(
+  const child = spawn(process.execPath, sluiceArgs([
     'controller',
     '--namespace', options.namespace,
     '--lease-namespace', options.namespace,
@@ -59,7 +59,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     '--progress-bind-address', options.progress?.bindAddress ?? '',
     '--progress-url', options.progress?.url ?? '',
     ...(options.args ?? []),
-  ), {
+  ]), {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'debug', ...options.env },
     stdio: ['ignore', fd, fd],

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { imageNodeFlags, SLUICE_NODE_FLAGS, sluiceArgs } from './cluster.ts';
+
+describe('the local processes run Node as the image does', () => {
+  it('read the flags from the ENTRYPOINT', () => {
+    expect(imageNodeFlags('FROM x\nENTRYPOINT ["node", "--a=1", "--b", "main.ts"]\nCMD ["controller"]\n')).toEqual(['--a=1', '--b']);
+    expect(imageNodeFlags('ENTRYPOINT ["node", "main.ts"]')).toEqual([]);
+  });
+
+  it('refuse a Dockerfile whose ENTRYPOINT is not node in exec form', () => {
+    expect(() => imageNodeFlags('ENTRYPOINT node main.ts')).toThrow(/ENTRYPOINT/);
+    expect(() => imageNodeFlags('ENTRYPOINT ["tini", "--", "node", "main.ts"]')).toThrow(/ENTRYPOINT/);
+    expect(() => imageNodeFlags('FROM x')).toThrow(/ENTRYPOINT/);
+  });
+
+  it('put the image flags, then the CLI, then its arguments', () => {
+    expect(SLUICE_NODE_FLAGS).toContain('--max-semi-space-size=8');
+    const args = sluiceArgs(['controller', '--namespace', 'a']);
+    expect(args.slice(0, SLUICE_NODE_FLAGS.length)).toEqual(SLUICE_NODE_FLAGS);
+    expect(args.slice(SLUICE_NODE_FLAGS.length + 1)).toEqual(['controller', '--namespace', 'a']);
+    expect(args[SLUICE_NODE_FLAGS.length]).toMatch(/controller\/src\/cli\/main\.ts$/);
+    expect(sluiceArgs(['dispatch'], [])[0]).toMatch(/main\.ts$/);
+  });
+});
