@@ -90,7 +90,7 @@ describe('dispatcher metrics', () => {
     expect(await metricValue('sluice_queue_oldest_message_age_seconds', binding)).toBe(age);
 
     h.finish(h.jobs()[0]!.metadata!.name!);
-    await vi.waitFor(async () => expect(await metricValue('sluice_queue_oldest_message_age_seconds', binding)).toBe(0));
+    await vi.waitFor(async () => expect(await metricValue('sluice_queue_oldest_message_age_seconds', binding)).toBe(0), { timeout: 5_000 });
   });
 });
 

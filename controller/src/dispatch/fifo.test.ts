@@ -30,14 +30,18 @@ function fifoHarness() {
   return { h, created, send };
 }
 
-/** Waits until dispatching settles: every group's next message is either a Job or waiting for one. */
+/**
+ * Waits until dispatching settles: every group's next message is either a Job or waiting for one,
+ * seen as no new Job or delete for 250 ms (a loaded machine can pause the dispatcher for tens of ms).
+ */
 async function settle(harness: DispatchHarness): Promise<void> {
-  let last = -1;
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 30));
-    const now = harness.jobs().length + harness.sqs.deleted(harness.queueUrl).length;
-    if (now === last) return;
-    last = now;
+  const progress = () => harness.jobs().length + harness.sqs.deleted(harness.queueUrl).length;
+  let last = progress();
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < 250) {
+    await new Promise((r) => setTimeout(r, 25));
+    const now = progress();
+    if (now !== last) [last, quietSince] = [now, Date.now()];
   }
 }
 
@@ -49,6 +53,7 @@ describe('FIFO queues', () => {
       { group: 'a', seq: 3 }, { group: 'b', seq: 2 }, { group: 'c', seq: 2 }, { group: 'b', seq: 3 }, { group: 'a', seq: 4 },
     ]);
     h.start();
+    await until('the first Jobs', () => active(h).length >= 3);
     await settle(h);
     // One Job per group at a time: the first of each.
     expect(active(h).map((j) => `${payload(j).group}${payload(j).seq}`).sort()).toEqual(['a1', 'b1', 'c1']);

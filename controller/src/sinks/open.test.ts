@@ -72,7 +72,7 @@ describe('SinkCache', () => {
     const first = await cache.get(sink('db', '1'), noSecrets);
     const second = await cache.get(sink('db', '2'), noSecrets);
     expect(second).not.toBe(first);
-    await vi.waitFor(() => expect(opened[0]!.client.closed).toBe(true));
+    await vi.waitFor(() => expect(opened[0]!.client.closed).toBe(true), { timeout: 5_000 });
     expect(opened[1]!.client.closed).toBe(false);
     expect(cache.size).toBe(1);
   });

@@ -50,8 +50,11 @@ export function eventLog(): { sink: EventSink; events: RecordedEvent[]; reasons:
   return { sink, events, reasons: () => events.map((e) => e.reason) };
 }
 
-/** Polls until `probe` holds (real time), failing after `timeoutMs`. */
-export async function until(what: string, probe: () => boolean, timeoutMs = 3_000): Promise<void> {
+/**
+ * Polls until `probe` holds (real time), failing after `timeoutMs`: generous, as a loaded CI machine
+ * (tools building beside the tests) runs these harnesses several times slower than a quiet one.
+ */
+export async function until(what: string, probe: () => boolean, timeoutMs = 8_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!probe()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -49,7 +49,8 @@ describe('ProgressReporter', () => {
   });
 
   it('coalesces: at most one request per interval, and the latest report wins', async () => {
-    const progress = reporter({ minIntervalMs: 300 });
+    // A wide interval: the later reports must land inside it even on a loaded machine.
+    const progress = reporter({ minIntervalMs: 1_000 });
     for (let percent = 1; percent <= 30; percent++) progress.report(percent, `step ${percent}`);
     await sleep(100);
     for (let percent = 31; percent <= 60; percent++) progress.report(percent);
@@ -57,7 +58,7 @@ describe('ProgressReporter', () => {
     expect(server.bodies()).toEqual([{ percent: 1, step: 'step 1' }, { percent: 60 }]);
     // Spaced by about the interval (arrival times jitter on a loaded machine), not sent at once.
     const [first, second] = server.requests;
-    expect(second!.at - first!.at).toBeGreaterThanOrEqual(200);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(900);
   });
 
   it('sends a report again only when it changed', async () => {
@@ -110,8 +111,8 @@ describe('ProgressReporter', () => {
     const progress = reporter({ timeoutMs: 150, minIntervalMs: 100 });
     progress.report(12);
     const started = Date.now();
-    await progress.flush(700);
-    expect(Date.now() - started).toBeLessThan(1500);
+    await progress.flush(1_000);
+    expect(Date.now() - started).toBeLessThan(2_500);
     expect(server.requests.length).toBeGreaterThanOrEqual(2);
     expect(warnings.some((w) => w.includes('cannot reach'))).toBe(true);
   });
