@@ -113,3 +113,20 @@ describe('SinkCache', () => {
     expect(open).toHaveBeenCalledWith({ dynamodb: { table: 'db' } }, read);
   });
 });
+
+describe('store drivers', () => {
+  it('are not loaded by the controller until a StatusSink of their kind is opened', async () => {
+    // A fresh process: this test file itself imports the drivers.
+    const { execFileSync } = await import('node:child_process');
+    const script = `
+      import { registerHooks } from 'node:module';
+      const loaded = [];
+      registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
+      await import(${JSON.stringify(new URL('../controller.ts', import.meta.url).href)});
+      const drivers = ['/node_modules/mongodb/', '/node_modules/bson/', '/node_modules/pg/', '/@aws-sdk/client-dynamodb/'];
+      console.log(JSON.stringify(drivers.filter((d) => loaded.some((url) => url.includes(d)))));
+    `;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(output.trim().split('\n').at(-1)!)).toEqual([]);
+  }, 30_000);
+});

@@ -1,9 +1,8 @@
 // Opens the client for a StatusSink's store, and keeps one client per StatusSink for as long as
-// the resource stays the same.
+// the resource stays the same. Each store's driver is imported when a StatusSink of its kind is
+// first opened: a controller without MongoDB sinks never loads the driver (bson alone holds a 17 MiB
+// serialization buffer from its import on), nor pg or the DynamoDB client without theirs.
 import type { StatusSink, StatusSinkSpec } from '../api/schemas.ts';
-import { DynamoStatusSink } from './dynamodb.ts';
-import { MongoStatusSink } from './mongodb.ts';
-import { PostgresStatusSink } from './postgres.ts';
 import type { StatusSinkClient } from './types.ts';
 
 /** A key of a Secret in the StatusSink's namespace. */
@@ -13,12 +12,19 @@ export type ReadSecret = (name: string, key: string) => Promise<string>;
 export async function openSink(spec: StatusSinkSpec, readSecret: ReadSecret): Promise<StatusSinkClient> {
   if (spec.mongodb) {
     const { uriSecretRef, database } = spec.mongodb;
-    return MongoStatusSink.open(await readUri(readSecret, uriSecretRef), database);
+    const uri = await readUri(readSecret, uriSecretRef);
+    const { MongoStatusSink } = await import('./mongodb.ts');
+    return MongoStatusSink.open(uri, database);
   }
-  if (spec.dynamodb) return DynamoStatusSink.open(spec.dynamodb);
+  if (spec.dynamodb) {
+    const { DynamoStatusSink } = await import('./dynamodb.ts');
+    return DynamoStatusSink.open(spec.dynamodb);
+  }
   if (spec.postgres) {
     const { uriSecretRef, table } = spec.postgres;
-    return PostgresStatusSink.open(await readUri(readSecret, uriSecretRef), table);
+    const uri = await readUri(readSecret, uriSecretRef);
+    const { PostgresStatusSink } = await import('./postgres.ts');
+    return PostgresStatusSink.open(uri, table);
   }
   throw new Error('the StatusSink sets none of mongodb, dynamodb or postgres');
 }
