@@ -4,15 +4,18 @@
 //     are all tracked, its work-queue depth and reconcile rate (bounded: no reconcile storm).
 //  2. One queue pre-filled, drained by 1, 2 and 4 `sluice dispatch` processes: Jobs per second
 //     from the first Job to the last, and that each message got exactly one Job.
-// Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking]
+//  With --heap-snapshot, the controller writes a V8 heap snapshot at the end of the steady window
+//  (under .local/bench/) and the benchmark prints where its heap goes (heap-summary.ts).
+// Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking] [--heap-snapshot]
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../lib/stack-env.ts';
 import { connect, sleep, SLUICE_NODE_FLAGS, sluiceArgs, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { heapSummaryTables } from './heap-summary.ts';
 import { cpuSeconds, removeJobs, removeNamespaces, rssMiB, sendInBatches, sumBy, table, until, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
@@ -23,6 +26,7 @@ const { values } = parseArgs({
     drain: { type: 'string', default: '2000' },
     replicas: { type: 'string', default: '1,2,4' },
     'skip-tracking': { type: 'boolean', default: false },
+    'heap-snapshot': { type: 'boolean', default: false },
     // Node's flags for the controller and dispatchers instead of the image's (e.g. --node-flags='' for V8's defaults).
     'node-flags': { type: 'string' },
   },
@@ -32,7 +36,9 @@ const bindings = Number(values.bindings);
 const steadySeconds = Number(values.steady);
 const drain = Number(values.drain);
 const replicaCounts = values.replicas.split(',').filter(Boolean).map(Number);
+const heapSnapshotDir = values['heap-snapshot'] ? resolve(repoRoot, '.local/bench', `heap-${Date.now().toString(36)}`) : undefined;
 const nodeFlags = values['node-flags']?.split(' ').filter(Boolean) ?? SLUICE_NODE_FLAGS;
+const controllerFlags = heapSnapshotDir ? [...nodeFlags, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshotDir}`] : nodeFlags;
 
 const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
 const sqs = new SQSClient({});
@@ -89,15 +95,16 @@ async function tracking() {
   }));
   console.error(`[${stamp()}] ${totalJobs} messages waiting in ${queues.length} queues`);
   const port = 18085;
-  const controller = startController({ namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn', nodeFlags });
+  const controller = startController({ namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn', nodeFlags: controllerFlags });
   await untilReady(port);
   await sleep(5000);
   const pid = controller.pid!;
-  type Sample = { at: number; rss: number; heap: number; cpu: number; depth: number; reconciles: number; created: number };
+  type Sample = { at: number; rss: number; heap: number; heapCommitted: number; external: number; cpu: number; depth: number; reconciles: number; created: number };
   const sample = async (): Promise<Sample> => {
     const text = await metrics(port);
     return {
       at: Date.now(), rss: rssMiB(pid), heap: total(text, 'nodejs_heap_size_used_bytes') / 2 ** 20, cpu: cpuSeconds(pid),
+      heapCommitted: total(text, 'nodejs_heap_size_total_bytes') / 2 ** 20, external: total(text, 'nodejs_external_memory_bytes') / 2 ** 20,
       depth: total(text, 'workqueue_depth'), reconciles: total(text, 'controller_runtime_reconcile_total'), created: total(text, 'sluice_jobs_created_total'),
     };
   };
@@ -136,8 +143,9 @@ async function tracking() {
     .map(([name, count]) => [name, ((count - (reconcilesBefore.get(name) ?? 0)) / ((steadyEnd.at - steadyStart.at) / 1000)).toFixed(2)]);
   clearInterval(sampling);
   const ramp = samples.filter((s) => s.at >= started);
-  const peakRss = Math.max(...ramp.map((s) => s.rss), steadyEnd.rss);
-  const peakHeap = Math.max(...ramp.map((s) => s.heap), steadyEnd.heap);
+  const peakOf = (measure: 'rss' | 'heap' | 'heapCommitted' | 'external') => Math.max(...ramp.map((s) => s[measure]), steadyEnd[measure]);
+  const peakRss = peakOf('rss');
+  const peakHeap = peakOf('heap');
   const peakDepth = Math.max(...ramp.map((s) => s.depth));
   const steadyWindow = (steadyEnd.at - steadyStart.at) / 1000;
   const rampSeconds = (allCreated - started) / 1000;
@@ -146,6 +154,9 @@ async function tracking() {
   console.log(table(['measure', `idle (${bindings} bindings, no Job)`, 'while Jobs arrive (peak)', `steady, all tracked (${steadyWindow.toFixed(0)} s)`], [
     ['RSS', `${idle.rss.toFixed(0)} MiB`, `${peakRss.toFixed(0)} MiB`, `${steadyEnd.rss.toFixed(0)} MiB`],
     ['V8 heap used', `${idle.heap.toFixed(0)} MiB`, `${peakHeap.toFixed(0)} MiB`, `${steadyEnd.heap.toFixed(0)} MiB`],
+    // Committed: what V8 holds from the OS (kept after the peak); external: buffers outside the heap.
+    ['V8 heap committed', `${idle.heapCommitted.toFixed(0)} MiB`, `${peakOf('heapCommitted').toFixed(0)} MiB`, `${steadyEnd.heapCommitted.toFixed(0)} MiB`],
+    ['external memory', `${idle.external.toFixed(0)} MiB`, `${peakOf('external').toFixed(0)} MiB`, `${steadyEnd.external.toFixed(0)} MiB`],
     ['CPU (cores)', '–', ((steadyStart.cpu - idle.cpu) / ((steadyStart.at - started) / 1000)).toFixed(2), ((steadyEnd.cpu - steadyStart.cpu) / steadyWindow).toFixed(3)],
     ['work-queue depth', String(idle.depth), String(peakDepth), String(steadyEnd.depth)],
     ['reconciles/s', '–', rampRate.toFixed(0), ((steadyEnd.reconciles - steadyStart.reconciles) / steadyWindow).toFixed(2)],
@@ -153,12 +164,33 @@ async function tracking() {
   console.log(`\nAll pods running and their Jobs' status reconciled ${settledSeconds.toFixed(0)} s after the last Job was created.`);
   console.log(`\nSteady reconciles per second by controller: ${reconcilesByController.map(([n, r]) => `${n} ${r}`).join(', ')}`);
   console.log(`\n${totalJobs} Jobs created in ${rampSeconds.toFixed(0)} s (${(totalJobs / rampSeconds).toFixed(0)} Jobs/s, ${bindings} bindings at once); reconciles per Job during the ramp: ${((steadyStart.reconciles - idle.reconciles) / totalJobs).toFixed(1)}`);
+  if (heapSnapshotDir) console.log(`\n${heapSummaryTables(await heapSnapshot(pid, heapSnapshotDir))}`);
   await stopProcess(controller);
   console.error(`[${stamp()}] cleaning up ${totalJobs} Jobs …`);
   await removeJobs(batch, namespace);
   await core.deleteNamespace({ name: namespace });
   await until(async () => !(await core.listNamespace()).items.some((n) => n.metadata?.name === namespace), 900_000, 2000);
   for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
+}
+
+/** Signals the controller to write a heap snapshot and waits until the file is complete. */
+async function heapSnapshot(pid: number, dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  console.error(`[${stamp()}] heap snapshot into ${dir} …`);
+  process.kill(pid, 'SIGUSR2');
+  let file: string | undefined;
+  let size = -1;
+  // The process writes it while paused; its size stops growing once the snapshot is whole.
+  const written = await until(() => {
+    file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot'));
+    if (!file) return false;
+    const now = statSync(resolve(dir, file)).size;
+    const stable = now > 0 && now === size;
+    size = now;
+    return stable;
+  }, 300_000, 3000);
+  if (!written) throw new Error(`no complete heap snapshot in ${dir} after 5 minutes`);
+  return resolve(dir, file!);
 }
 
 // 2. Draining one queue with 1, 2 and 4 dispatcher processes.
