@@ -22,7 +22,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 kube_version=${KUBE_VERSION#v}                  # 1.35.4
 kube_minor=v$(cut -d. -f1-2 <<<"$kube_version")  # v1.35
-third_party_crds=$THIRD_PARTY_CRDS
 
 failed=()
 summary=()
@@ -37,7 +36,7 @@ step() {
 
 crd_schemas() {
   node hack/chart/crd-json-schemas.ts "$work/crd-schemas" "$KUBE_SCHEMAS/$kube_minor/_definitions.json" \
-    "$third_party_crds"/keda/*.yaml "$third_party_crds"/prometheus-operator/*.yaml crds/*.yaml
+    "$THIRD_PARTY_CRDS"/keda/*.yaml "$THIRD_PARTY_CRDS"/prometheus-operator/*.yaml crds/*.yaml
 }
 
 validate() {
@@ -91,7 +90,7 @@ step "helm template ($HELM_VERSION)" render "$HELM" "$work/helm4"
 step "helm template ($HELM3_VERSION)" render "$HELM3" "$work/helm3"
 step "Helm 3 and Helm 4 render the same objects" same_render
 step "validate rendered chart against Kubernetes $kube_minor and CRDs" validate "$work"/helm4/*.yaml
-step "validate manifests/ (install, observability, examples) and the CRDs" validate manifests/install manifests/observability/prometheus-rule.yaml manifests/examples crds "$third_party_crds"
+step "validate manifests/ (install, observability, examples) and the CRDs" validate manifests/install manifests/observability/prometheus-rule.yaml manifests/examples crds "$THIRD_PARTY_CRDS"
 step "helm unittest ($HELM_VERSION)" "$HELM" unittest charts/sluice
 step "helm unittest ($HELM3_VERSION)" "$HELM3" unittest charts/sluice
 step "chart README (helm-docs) and manifests/install are fresh" bash hack/chart/render.sh --check

@@ -218,6 +218,12 @@ ensure_postgres_database() {
     "${psql[@]}" -c 'CREATE DATABASE sluice' >/dev/null
 }
 
+# KEDA's and Prometheus Operator's CRDs (vendored), once, before KEDA starts. Server-side: the
+# ScaledJob CRD is too big for the last-applied annotation.
+apply_third_party_crds() {
+  kubectl_local apply --server-side --force-conflicts -f "$THIRD_PARTY_CRDS/keda" -f "$THIRD_PARTY_CRDS/prometheus-operator" >/dev/null
+}
+
 kubectl_local() {
   local kubectl=kubectl
   [ -x "$KUBE_BIN/kubectl" ] && kubectl=$KUBE_BIN/kubectl
@@ -236,6 +242,7 @@ start_kubernetes() {
   start_kwok
   kubectl_local apply -f "$HACK_DIR/kwok/nodes.yaml" >/dev/null
   for c in kube-controller-manager kube-scheduler kwok; do wait_healthy "$c" 90; done
+  apply_third_party_crds
   if $EXEC_NODE; then start_exec_node; fi
   if $KEDA; then start_keda; fi
 }
@@ -247,12 +254,10 @@ start_mongo
 start_postgres
 if [ -n "${SLUICE_EXTERNAL_KUBECONFIG:-}" ]; then
   cp "$SLUICE_EXTERNAL_KUBECONFIG" "$KUBECONFIG_FILE"
+  apply_third_party_crds
 else
   start_kubernetes
 fi
-# Server-side: the ScaledJob CRD is too big for the last-applied annotation.
-kubectl_local apply --server-side --force-conflicts -f "$THIRD_PARTY_CRDS/keda" \
-  -f "$THIRD_PARTY_CRDS/prometheus-operator" >/dev/null
 for c in "${SERVICE_COMPONENTS[@]}"; do wait_healthy "$c" 90; done
 ensure_postgres_database
 kubectl_local wait --for=condition=Ready node --all --timeout=60s >/dev/null

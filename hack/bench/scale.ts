@@ -144,16 +144,14 @@ async function tracking() {
   clearInterval(sampling);
   const ramp = samples.filter((s) => s.at >= started);
   const peakOf = (measure: 'rss' | 'heap' | 'heapCommitted' | 'external') => Math.max(...ramp.map((s) => s[measure]), steadyEnd[measure]);
-  const peakRss = peakOf('rss');
-  const peakHeap = peakOf('heap');
   const peakDepth = Math.max(...ramp.map((s) => s.depth));
   const steadyWindow = (steadyEnd.at - steadyStart.at) / 1000;
   const rampSeconds = (allCreated - started) / 1000;
   const rampRate = (steadyStart.reconciles - idle.reconciles) / ((steadyStart.at - started) / 1000);
   console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes; Node flags: ${nodeFlags.join(' ') || "V8's defaults"})\n`);
   console.log(table(['measure', `idle (${bindings} bindings, no Job)`, 'while Jobs arrive (peak)', `steady, all tracked (${steadyWindow.toFixed(0)} s)`], [
-    ['RSS', `${idle.rss.toFixed(0)} MiB`, `${peakRss.toFixed(0)} MiB`, `${steadyEnd.rss.toFixed(0)} MiB`],
-    ['V8 heap used', `${idle.heap.toFixed(0)} MiB`, `${peakHeap.toFixed(0)} MiB`, `${steadyEnd.heap.toFixed(0)} MiB`],
+    ['RSS', `${idle.rss.toFixed(0)} MiB`, `${peakOf('rss').toFixed(0)} MiB`, `${steadyEnd.rss.toFixed(0)} MiB`],
+    ['V8 heap used', `${idle.heap.toFixed(0)} MiB`, `${peakOf('heap').toFixed(0)} MiB`, `${steadyEnd.heap.toFixed(0)} MiB`],
     // Committed: what V8 holds from the OS (kept after the peak); external: buffers outside the heap.
     ['V8 heap committed', `${idle.heapCommitted.toFixed(0)} MiB`, `${peakOf('heapCommitted').toFixed(0)} MiB`, `${steadyEnd.heapCommitted.toFixed(0)} MiB`],
     ['external memory', `${idle.external.toFixed(0)} MiB`, `${peakOf('external').toFixed(0)} MiB`, `${steadyEnd.external.toFixed(0)} MiB`],

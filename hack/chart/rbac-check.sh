@@ -16,7 +16,6 @@ etcd_bin=$SLUICE_CACHE/etcd/$ETCD_VERSION/bin
 [ -x "$kube_bin/kube-apiserver" ] || die "no kube-apiserver in $kube_bin: run hack/lib/build-kube.sh"
 [ -x "$etcd_bin/etcd" ] || die "no etcd in $etcd_bin: run hack/lib/build-etcd.sh"
 [ -x "$HELM" ] || die "no helm: run hack/lib/install-tools.sh"
-third_party_crds=$THIRD_PARTY_CRDS
 
 work=$(mktemp -d)
 pids=()
@@ -51,7 +50,7 @@ k get --raw /readyz >/dev/null 2>&1 || { tail -20 "$work/apiserver.log" >&2; die
 
 for ns in sluice-system media interviews other; do k create namespace "$ns" >/dev/null; done
 k apply --server-side -f crds/ >/dev/null
-[ -d "$third_party_crds/keda" ] && k apply --server-side -f "$third_party_crds/keda" >/dev/null
+k apply --server-side -f "$THIRD_PARTY_CRDS/keda" >/dev/null
 
 failed=0
 # expect ok|refused WHAT CMD...

@@ -5,6 +5,8 @@ describe('the local processes run Node as the image does', () => {
   it('read the flags from the ENTRYPOINT', () => {
     expect(imageNodeFlags('FROM x\nENTRYPOINT ["node", "--a=1", "--b", "main.ts"]\nCMD ["controller"]\n')).toEqual(['--a=1', '--b']);
     expect(imageNodeFlags('ENTRYPOINT ["node", "main.ts"]')).toEqual([]);
+    // The script's own arguments are not Node's.
+    expect(imageNodeFlags('ENTRYPOINT ["node", "--a", "main.ts", "--verbose"]')).toEqual(['--a']);
   });
 
   it('refuse a Dockerfile whose ENTRYPOINT is not node in exec form', () => {

@@ -54,7 +54,8 @@ export function imageNodeFlags(dockerfile: string): string[] {
   let entrypoint: unknown;
   try { entrypoint = line && JSON.parse(line.slice('ENTRYPOINT '.length)); } catch { /* shell form */ }
   if (!Array.isArray(entrypoint) || entrypoint[0] !== 'node') throw new Error('Dockerfile: expected ENTRYPOINT ["node", flags..., script]');
-  return (entrypoint as string[]).slice(1).filter((arg) => arg.startsWith('--'));
+  const script = (entrypoint as string[]).findIndex((arg, i) => i > 0 && !arg.startsWith('-'));
+  return (entrypoint as string[]).slice(1, script === -1 ? undefined : script);
 }
 
 /** `node` arguments that run `sluice ARGS…` from the sources as the image does (other Node flags for a benchmark comparing them). */

@@ -53,9 +53,8 @@ keda_pki() {
   sed -i "s|https://127.0.0.1:$APISERVER_PORT|https://$NODE_IP:$APISERVER_PORT|" "$KEDA_CONF_DIR/kubeconfig"
 }
 
-# KEDA's CRDs (vendored, same version), its namespace and identity, and the APIService.
+# KEDA's namespace and identity, and the APIService (its CRDs: apply_third_party_crds, local-up.sh).
 keda_api_objects() {
-  kubectl_admin apply --server-side --force-conflicts -f "$THIRD_PARTY_CRDS/keda" >/dev/null
   sed -e "s|@NAMESPACE@|$KEDA_NAMESPACE|g" -e "s|@KEDA_IP@|$KEDA_IP|g" -e "s|@PORT@|$KEDA_METRICS_SERVER_PORT|g" \
     -e "s|@CA_BUNDLE@|$(base64 -w0 < "$PKI_DIR/ca.crt")|g" "$HACK_DIR/keda/keda.yaml" | kubectl_admin apply -f - >/dev/null
 }

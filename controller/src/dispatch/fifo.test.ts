@@ -41,7 +41,9 @@ async function settle(harness: DispatchHarness): Promise<void> {
   while (Date.now() - quietSince < 250) {
     await new Promise((r) => setTimeout(r, 25));
     const now = progress();
-    if (now !== last) [last, quietSince] = [now, Date.now()];
+    if (now === last) continue;
+    last = now;
+    quietSince = Date.now();
   }
 }
 

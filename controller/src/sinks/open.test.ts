@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
 import type { StatusSink, StatusSinkSpec } from '../api/schemas.ts';
 import { DynamoStatusSink } from './dynamodb.ts';
@@ -115,9 +116,8 @@ describe('SinkCache', () => {
 });
 
 describe('store drivers', () => {
-  it('are not loaded by the controller until a StatusSink of their kind is opened', async () => {
+  it('are not loaded by the controller until a StatusSink of their kind is opened', () => {
     // A fresh process: this test file itself imports the drivers.
-    const { execFileSync } = await import('node:child_process');
     const script = `
       import { registerHooks } from 'node:module';
       const loaded = [];
