@@ -3,14 +3,18 @@
 # registry, hack/build-images.sh passes a base it made from Debian packages and Node from npm.
 ARG BASE_IMAGE=node:24-bookworm-slim
 
-FROM ${BASE_IMAGE} AS deps
+FROM ${BASE_IMAGE} AS build
 # Set only where the registry sits behind a TLS-intercepting proxy (hack/build-images.sh).
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY controller/package.json controller/
-RUN npm ci --workspace controller --include-workspace-root=false --omit=dev --ignore-scripts --no-audit --no-fund \
+RUN npm ci --workspace controller --include-workspace-root=false --ignore-scripts --no-audit --no-fund \
  && rm -rf /root/.npm
+COPY controller/build.ts controller/
+COPY controller/src controller/src
+# One bundle of what the binary reaches (controller/build.ts says why), the sink drivers in chunks.
+RUN node controller/build.ts
 
 FROM ${BASE_IMAGE}
 # The runtime needs node only: no package managers.
@@ -18,15 +22,11 @@ RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /us
       /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=deps /app/node_modules node_modules
-# What npm nests under the workspace (a version the root tree also holds in another major).
-COPY --from=deps /app/controller/node_modules controller/node_modules
-COPY controller/package.json controller/
-# Node 24 runs the TypeScript sources as they are (type stripping): no build step to drift.
-COPY controller/src controller/src
+# The bundle needs no node_modules.
+COPY --from=build /app/controller/dist controller/dist
 USER 65532:65532
 EXPOSE 8080 8082
 # A small young generation: Node 24 lets each semi-space grow to 64 MiB whatever the container's
 # memory limit, garbage that was most of the controller's RSS under load (docs/install.md, "Memory").
-ENTRYPOINT ["node", "--max-semi-space-size=8", "controller/src/cli/main.ts"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "controller/dist/sluice.js"]
 CMD ["controller"]

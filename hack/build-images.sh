@@ -12,7 +12,7 @@ cd "$REPO_ROOT"
 
 # name | Dockerfile | the paths its build context uses (hashed for the tag)
 IMAGES=(
-  "controller|Dockerfile|package.json package-lock.json tsconfig.base.json controller/package.json controller/tsconfig.json controller/src"
+  "controller|Dockerfile|package.json package-lock.json controller/package.json controller/build.ts controller/src"
   "test-probe|test/images/probe/Dockerfile|test/images/probe"
 )
 for file in jobs/*/Dockerfile; do

@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { startFakeOpenAI } from '../jobs/llm/test-support/fake-openai.ts';
-import { connect, sleep, startController, stopProcess } from './lib/cluster.ts';
+import { buildSluice, connect, sleep, startController, stopProcess } from './lib/cluster.ts';
 import { applyExample, type AppliedExample, type ExampleEnvironment } from './lib/examples.ts';
 import { repoRoot } from './lib/stack-env.ts';
 
@@ -36,6 +36,7 @@ const kubectl = (...args: string[]) => console.log(execFileSync('kubectl', args,
 
 say('Installing the Sluice CRDs');
 for (const name of await installCrds()) console.log(`  ${name}`);
+await buildSluice();
 await sleep(1500);
 await core.createNamespace({ body: { metadata: { name: namespace } } });
 

@@ -1,17 +1,17 @@
 // Prometheus metrics. Domain metrics carry the sluice_ prefix, base units and bounded labels
 // (namespace, binding, job type, reason: never a message id).
-import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LeaderCallbacks } from './kube/leader-election.ts';
 import type { WorkQueueMetrics } from './kube/work-queue.ts';
 import { outcomeFailureReasons } from './outcome/outcome-error.ts';
 import { deadLetterReasons } from './sqs/dead-letter.ts';
+import controllerPackage from '../package.json' with { type: 'json' };
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
-/** The controller package's version: src/ and the image both sit beside controller/package.json. */
-export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** The controller package's version (the bundle carries it in: controller/build.ts). */
+export const VERSION: string = controllerPackage.version;
 
 export const buildInfo = new Gauge({
   name: 'sluice_build_info',

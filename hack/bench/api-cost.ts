@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
 import { FINALIZER_OUTCOME } from '../../controller/src/job/labels.ts';
-import { connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { buildSluice, connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { apiserverMetrics, apiserverRequests, difference, processRequests, removeNamespaces, sumBy, table, until } from './kit.ts';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '20' }, rate: { type: 'string', default: '5' } } });
@@ -22,6 +22,7 @@ const rate = Number(values.rate);
 const { core, batch, apply, installCrds } = connect('sluice-bench');
 const sqs = new SQSClient({});
 await installCrds();
+await buildSluice();
 const run = Date.now().toString(36);
 const namespace = `bench-cost-${run}`;
 const bareNamespace = `bench-cost-bare-${run}`;

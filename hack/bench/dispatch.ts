@@ -4,7 +4,7 @@
 // Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile]
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
-import { connect, quantile, sleep, startController, stopProcess } from '../lib/cluster.ts';
+import { buildSluice, connect, quantile, sleep, startController, stopProcess } from '../lib/cluster.ts';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
@@ -32,6 +32,7 @@ const trickleMessages = Number(values['trickle-messages']);
 const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
 const sqs = new SQSClient({});
 await installCrds();
+await buildSluice();
 const run = Date.now().toString(36);
 const jobTypeSpec = { image: 'registry.invalid/bench:1', ttlSecondsAfterFinished: 600 };
 

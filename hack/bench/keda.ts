@@ -20,7 +20,7 @@ import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
-import { connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { buildSluice, connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import {
   apiserverRequests, atArrivals, cpuSeconds, difference, ms, pidOf, poissonGaps, ratio, removeNamespaces, sendInBatches, stats, table, until, watchJobs,
   type Stats,
@@ -46,6 +46,7 @@ const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
 const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
 const sqs = new SQSClient({});
 await installCrds();
+await buildSluice();
 const run = Date.now().toString(36);
 const image = 'registry.invalid/work:1';
 /** KEDA runs in its own network namespace beside the exec node: it reaches the stack at the node address. */

@@ -5,7 +5,7 @@
 // Usage: node hack/bench/outcome.ts [--jobs 300] [--rate 10]   (messages per second)
 import { SendMessageBatchCommand, CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
-import { connect, quantile, sleep, startController, stopProcess } from '../lib/cluster.ts';
+import { buildSluice, connect, quantile, sleep, startController, stopProcess } from '../lib/cluster.ts';
 import { removeNamespaces } from './kit.ts';
 import { MongoClient } from 'mongodb';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ const summary = (values: number[]) => {
 };
 
 await installCrds();
+await buildSluice();
 const run = Date.now().toString(36);
 const namespace = `bench-outcome-${run}`;
 const database = `bench_${run}`;

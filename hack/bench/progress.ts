@@ -11,7 +11,7 @@ import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk
 import type * as k8s from '@kubernetes/client-node';
 import { MongoClient } from 'mongodb';
 import { parseArgs } from 'node:util';
-import { connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { buildSluice, connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { ms, ratio, removeNamespaces, stats, table, until } from './kit.ts';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' } } });
@@ -19,6 +19,7 @@ const jobCount = Number(values.jobs);
 const seconds = Number(values.seconds);
 const { core, batch, apply, installCrds } = connect('sluice-bench');
 await installCrds();
+await buildSluice();
 const run = Date.now().toString(36);
 const namespace = `bench-progress-${run}`;
 const database = `bench_progress_${run}`;

@@ -6,7 +6,9 @@
 //     from the first Job to the last, and that each message got exactly one Job.
 //  With --heap-snapshot, the controller writes a V8 heap snapshot at the end of the steady window
 //  (under .local/bench/) and the benchmark prints where its heap goes (heap-summary.ts).
-// Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking] [--heap-snapshot]
+//  With --entries bundle,sources the tracking runs once per way of running the controller (the
+//  image's bundle, and the TypeScript sources as Node strips them) and compares their memory.
+// Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking] [--heap-snapshot] [--entries bundle]
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,7 +16,7 @@ import { mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../lib/stack-env.ts';
-import { connect, sleep, SLUICE_NODE_FLAGS, sluiceArgs, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { buildSluice, connect, sleep, SLUICE_NODE_FLAGS, sluiceArgs, sluiceBundle, sluiceSources, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { heapSummaryTables } from './heap-summary.ts';
 import { cpuSeconds, removeJobs, removeNamespaces, rssMiB, sendInBatches, sumBy, table, until, watchJobs } from './kit.ts';
 
@@ -29,7 +31,14 @@ const { values } = parseArgs({
     'heap-snapshot': { type: 'boolean', default: false },
     // Node's flags for the controller and dispatchers instead of the image's (e.g. --node-flags='' for V8's defaults).
     'node-flags': { type: 'string' },
+    entries: { type: 'string', default: 'bundle' },
   },
+});
+const entryPaths = { bundle: sluiceBundle, sources: sluiceSources } as const;
+type Entry = keyof typeof entryPaths;
+const entries = values.entries.split(',').filter(Boolean).map((name) => {
+  if (!(name in entryPaths)) throw new Error(`--entries: expected bundle or sources, got ${name}`);
+  return name as Entry;
 });
 const totalJobs = Number(values.jobs);
 const bindings = Number(values.bindings);
@@ -38,11 +47,12 @@ const drain = Number(values.drain);
 const replicaCounts = values.replicas.split(',').filter(Boolean).map(Number);
 const heapSnapshotDir = values['heap-snapshot'] ? resolve(repoRoot, '.local/bench', `heap-${Date.now().toString(36)}`) : undefined;
 const nodeFlags = values['node-flags']?.split(' ').filter(Boolean) ?? SLUICE_NODE_FLAGS;
-const controllerFlags = heapSnapshotDir ? [...nodeFlags, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshotDir}`] : nodeFlags;
+const controllerFlags = (entry: string) => heapSnapshotDir ? [...nodeFlags, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(heapSnapshotDir, entry)}`] : nodeFlags;
 
 const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
 const sqs = new SQSClient({});
 await installCrds();
+await buildSluice();
 const run = Date.now().toString(36);
 const image = 'registry.invalid/work:1';
 const stamp = () => new Date().toISOString().slice(11, 19);
@@ -54,12 +64,14 @@ async function metrics(port: number): Promise<string> {
 }
 const total = (text: string, metric: string) => [...sumBy(text, metric, []).values()].reduce((a, b) => a + b, 0);
 
+type Memory = { idle: number; peak: number; steady: number; steadyHeap: number };
+
 // 1. Tracking 10,000 unfinished Jobs.
-async function tracking() {
-  const namespace = `bench-scale-${run}`;
+async function tracking(entry: Entry): Promise<Memory> {
+  const namespace = `bench-scale-${run}-${entry}`;
   const perBinding = Math.ceil(totalJobs / bindings);
   const nodeCount = Math.ceil((totalJobs * 1.1) / 1000);
-  const nodes = Array.from({ length: nodeCount }, (_, i) => `bench-scale-${run}-${i}`);
+  const nodes = Array.from({ length: nodeCount }, (_, i) => `bench-scale-${run}-${entry}-${i}`);
   for (const name of nodes) {
     await core.createNode({
       body: {
@@ -71,7 +83,7 @@ async function tracking() {
   await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'sluice.dev/bench': 'true' } } } });
   const queues: string[] = [];
   for (let i = 0; i < bindings; i += 1) {
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-scale-${run}-${i}` }));
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-scale-${run}-${entry}-${i}` }));
     queues.push(QueueUrl!);
     await apply({
       apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: `type-${i}`, namespace },
@@ -95,7 +107,7 @@ async function tracking() {
   }));
   console.error(`[${stamp()}] ${totalJobs} messages waiting in ${queues.length} queues`);
   const port = 18085;
-  const controller = startController({ namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn', nodeFlags: controllerFlags });
+  const controller = startController({ namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn', nodeFlags: controllerFlags(entry), entry: entryPaths[entry] });
   await untilReady(port);
   await sleep(5000);
   const pid = controller.pid!;
@@ -148,7 +160,7 @@ async function tracking() {
   const steadyWindow = (steadyEnd.at - steadyStart.at) / 1000;
   const rampSeconds = (allCreated - started) / 1000;
   const rampRate = (steadyStart.reconciles - idle.reconciles) / ((steadyStart.at - started) / 1000);
-  console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes; Node flags: ${nodeFlags.join(' ') || "V8's defaults"})\n`);
+  console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes; the ${entry === 'bundle' ? "image's bundle" : 'TypeScript sources'}; Node flags: ${nodeFlags.join(' ') || "V8's defaults"})\n`);
   console.log(table(['measure', `idle (${bindings} bindings, no Job)`, 'while Jobs arrive (peak)', `steady, all tracked (${steadyWindow.toFixed(0)} s)`], [
     ['RSS', `${idle.rss.toFixed(0)} MiB`, `${peakOf('rss').toFixed(0)} MiB`, `${steadyEnd.rss.toFixed(0)} MiB`],
     ['V8 heap used', `${idle.heap.toFixed(0)} MiB`, `${peakOf('heap').toFixed(0)} MiB`, `${steadyEnd.heap.toFixed(0)} MiB`],
@@ -162,13 +174,14 @@ async function tracking() {
   console.log(`\nAll pods running and their Jobs' status reconciled ${settledSeconds.toFixed(0)} s after the last Job was created.`);
   console.log(`\nSteady reconciles per second by controller: ${reconcilesByController.map(([n, r]) => `${n} ${r}`).join(', ')}`);
   console.log(`\n${totalJobs} Jobs created in ${rampSeconds.toFixed(0)} s (${(totalJobs / rampSeconds).toFixed(0)} Jobs/s, ${bindings} bindings at once); reconciles per Job during the ramp: ${((steadyStart.reconciles - idle.reconciles) / totalJobs).toFixed(1)}`);
-  if (heapSnapshotDir) console.log(`\n${heapSummaryTables(await heapSnapshot(pid, heapSnapshotDir))}`);
+  if (heapSnapshotDir) console.log(`\n${heapSummaryTables(await heapSnapshot(pid, resolve(heapSnapshotDir, entry)))}`);
   await stopProcess(controller);
   console.error(`[${stamp()}] cleaning up ${totalJobs} Jobs …`);
   await removeJobs(batch, namespace);
   await core.deleteNamespace({ name: namespace });
   await until(async () => !(await core.listNamespace()).items.some((n) => n.metadata?.name === namespace), 900_000, 2000);
   for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
+  return { idle: idle.rss, peak: peakOf('rss'), steady: steadyEnd.rss, steadyHeap: steadyEnd.heap };
 }
 
 /** Signals the controller to write a heap snapshot and waits until the file is complete. */
@@ -237,6 +250,22 @@ async function dispatchers() {
   await removeNamespaces(batch, core, [namespace]);
 }
 
-if (!values['skip-tracking']) await tracking();
+if (!values['skip-tracking']) {
+  const measured = new Map<Entry, Memory>();
+  for (const entry of entries) measured.set(entry, await tracking(entry));
+  const bundle = measured.get('bundle');
+  const sources = measured.get('sources');
+  if (bundle && sources) {
+    const ratio = (measure: keyof Memory) => `${(bundle[measure] / sources[measure]).toFixed(2)}×`;
+    const mib = (value: number) => `${value.toFixed(0)} MiB`;
+    console.log(`\n## The controller's memory: the image's bundle against the TypeScript sources (same run)\n`);
+    console.log(table(['measure', 'bundle', 'sources', 'bundle / sources'], [
+      ['RSS, idle (bindings, no Job)', mib(bundle.idle), mib(sources.idle), ratio('idle')],
+      ['RSS, peak while Jobs arrive', mib(bundle.peak), mib(sources.peak), ratio('peak')],
+      [`RSS, steady with ${totalJobs} Jobs`, mib(bundle.steady), mib(sources.steady), ratio('steady')],
+      ['V8 heap used, steady', mib(bundle.steadyHeap), mib(sources.steadyHeap), ratio('steadyHeap')],
+    ]));
+  }
+}
 if (replicaCounts.length > 0 && drain > 0) await dispatchers();
 process.exit(0);

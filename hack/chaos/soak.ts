@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { HOSTILE_BINDING, HOSTILE_JOB_TYPES, hostileMessages, travelsOnSqs, type HostileMessage } from '../../controller/src/decode/hostile-messages.ts';
-import { connect, sleep, sluiceArgs } from '../lib/cluster.ts';
+import { buildSluice, connect, sleep, sluiceArgs } from '../lib/cluster.ts';
 import { watchNamespaceJobs } from '../lib/job-watch.ts';
 import { rssMiB } from '../lib/process-stats.ts';
 import { repoRoot } from '../lib/stack-env.ts';
@@ -97,6 +97,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const courses = `soak_courses_${run}`;
 
   await installCrds();
+  await buildSluice();
   await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'sluice.dev/soak': 'true' } } } });
   const queue = async (name: string) => (await sqs.send(new CreateQueueCommand({ QueueName: `${namespace}-${name}` }))).QueueUrl!;
   const q = {

@@ -15,12 +15,12 @@ describe('the local processes run Node as the image does', () => {
     expect(() => imageNodeFlags('FROM x')).toThrow(/ENTRYPOINT/);
   });
 
-  it('put the image flags, then the CLI, then its arguments', () => {
+  it('put the image flags, then the bundled CLI, then its arguments', () => {
     expect(SLUICE_NODE_FLAGS).toContain('--max-semi-space-size=8');
     const args = sluiceArgs(['controller', '--namespace', 'a']);
     expect(args.slice(0, SLUICE_NODE_FLAGS.length)).toEqual(SLUICE_NODE_FLAGS);
     expect(args.slice(SLUICE_NODE_FLAGS.length + 1)).toEqual(['controller', '--namespace', 'a']);
-    expect(args[SLUICE_NODE_FLAGS.length]).toMatch(/controller\/src\/cli\/main\.ts$/);
-    expect(sluiceArgs(['dispatch'], [])[0]).toMatch(/main\.ts$/);
+    expect(args[SLUICE_NODE_FLAGS.length]).toMatch(/controller\/dist\/sluice\.js$/);
+    expect(sluiceArgs(['dispatch'], [])[0]).toMatch(/sluice\.js$/);
   });
 });

@@ -4,6 +4,7 @@ import * as k8s from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { buildController, bundleEntry, defaultOutdir } from '../../controller/build.ts';
 import { PooledKubeConfig } from '../../controller/src/kube/client.ts';
 import { loadStackEnv, repoRoot } from './stack-env.ts';
 
@@ -58,9 +59,22 @@ export function imageNodeFlags(dockerfile: string): string[] {
   return (entrypoint as string[]).slice(1, script === -1 ? undefined : script);
 }
 
-/** `node` arguments that run `sluice ARGS…` from the sources as the image does (other Node flags for a benchmark comparing them). */
-export function sluiceArgs(args: string[], nodeFlags = SLUICE_NODE_FLAGS): string[] {
-  return [...nodeFlags, resolve(repoRoot, 'controller/src/cli/main.ts'), ...args];
+/** The bundled `sluice` binary, as the image runs it (controller/build.ts). */
+export const sluiceBundle = resolve(defaultOutdir, bundleEntry);
+
+let built: Promise<unknown> | undefined;
+/** Bundles the controller from the current sources, once per process: await it before running sluiceArgs. */
+export async function buildSluice(): Promise<void> {
+  built ??= buildController();
+  await built;
+}
+
+/** The CLI's TypeScript source, which Node runs as it is (how the image ran before the bundle). */
+export const sluiceSources = resolve(repoRoot, 'controller/src/cli/main.ts');
+
+/** `node` arguments that run `sluice ARGS…` as the image does: the bundle, with the image's Node flags (others for a benchmark comparing them). */
+export function sluiceArgs(args: string[], nodeFlags = SLUICE_NODE_FLAGS, entry = sluiceBundle): string[] {
+  return [...nodeFlags, entry, ...args];
 }
 
 /** Starts `sluice controller` for one namespace, logging to .local/logs/<name>.log. */
@@ -76,6 +90,8 @@ export function startController(options: {
   cpuProfileDir?: string;
   /** Node's flags instead of SLUICE_NODE_FLAGS. */
   nodeFlags?: string[];
+  /** What to run instead of the bundle (sluiceSources, for a benchmark comparing them). */
+  entry?: string;
 }): ChildProcess {
   const log = openSync(resolve(repoRoot, `.local/logs/${options.logName}.log`), 'w');
   const child = spawn(process.execPath, sluiceArgs([
@@ -84,7 +100,7 @@ export function startController(options: {
     '--metrics-bind-address', `127.0.0.1:${options.metricsPort}`,
     '--progress-bind-address', options.progress?.bindAddress ?? '',
     '--progress-url', options.progress?.url ?? '',
-  ], options.nodeFlags), {
+  ], options.nodeFlags, options.entry), {
     stdio: ['ignore', log, log],
     detached: options.detached ?? false,
     env: {

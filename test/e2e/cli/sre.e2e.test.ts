@@ -1,27 +1,14 @@
 // The SRE commands, run as the CLI binary against the local stack: route a message without
 // creating anything, look into and redrive the dead-letter queue, send a test message.
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestNamespace } from '../support/kube.ts';
 import { apply, cleanUp, createQueue, installCrds, queueDepth, sluiceJobs, sqs } from '../support/sluice.ts';
-import { repoRoot } from '../support/stack.ts';
+import { runSluice } from '../support/cli.ts';
 
 let ns: Awaited<ReturnType<typeof createTestNamespace>>;
 let queueUrl: string;
 let dlqUrl: string;
-
-async function sluice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [resolve(repoRoot, 'controller/src/cli/main.ts'), ...args], { env: process.env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 beforeAll(async () => {
   await installCrds();
@@ -41,7 +28,7 @@ afterAll(() => cleanUp(ns, []));
 
 describe('sluice route', () => {
   it('prints the route and the Job a message would become, creating nothing', async () => {
-    const result = await sluice('route', 'fable', '-n', ns.name, '--body', 'TRANSCODE_VIDEO|job-9|{"src":"in.mov"}');
+    const result = await runSluice('route', 'fable', '-n', ns.name, '--body', 'TRANSCODE_VIDEO|job-9|{"src":"in.mov"}');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('route transcode → JobType transcode');
     expect(result.stdout).toContain('kind: Job');
@@ -51,13 +38,13 @@ describe('sluice route', () => {
   });
 
   it('says why a message would be dead-lettered, and exits non-zero', async () => {
-    const result = await sluice('route', 'fable', '-n', ns.name, '--body', 'UNKNOWN|job-1|x');
+    const result = await runSluice('route', 'fable', '-n', ns.name, '--body', 'UNKNOWN|job-1|x');
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('dead-letter: NoRouteMatched: no route matched (tried transcode)');
   });
 
   it('reports a missing binding clearly', async () => {
-    const result = await sluice('route', 'nope', '-n', ns.name, '--body', '{}');
+    const result = await runSluice('route', 'nope', '-n', ns.name, '--body', '{}');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`QueueBinding ${ns.name}/nope not found`);
   });
@@ -76,13 +63,13 @@ describe('sluice dlq', () => {
         },
       }));
     }
-    const peek = await sluice('dlq', 'peek', 'fable', '-n', ns.name);
+    const peek = await runSluice('dlq', 'peek', 'fable', '-n', ns.name);
     expect(peek.code).toBe(0);
     expect(peek.stdout).toContain('JobFailed: BackoffLimitExceeded: ffmpeg crashed');
     expect(peek.stdout).toContain('2 message(s)');
     expect(await queueDepth(dlqUrl)).toBe(2);
 
-    const redrive = await sluice('dlq', 'redrive', 'fable', '-n', ns.name);
+    const redrive = await runSluice('dlq', 'redrive', 'fable', '-n', ns.name);
     expect(redrive.stdout).toContain('redrove 2 message(s)');
     expect(await queueDepth(dlqUrl)).toBe(0);
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2, MessageAttributeNames: ['All'] }));
@@ -94,7 +81,7 @@ describe('sluice dlq', () => {
 
 describe('sluice send', () => {
   it('puts a test message on the binding\'s queue', async () => {
-    const result = await sluice('send', 'fable', '-n', ns.name, '--body', 'TRANSCODE_VIDEO|job-test|x');
+    const result = await runSluice('send', 'fable', '-n', ns.name, '--body', 'TRANSCODE_VIDEO|job-test|x');
     expect(result.stdout).toMatch(/^sent \S+ to /);
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }));
     expect(Messages.map((m) => m.Body)).toContain('TRANSCODE_VIDEO|job-test|x');

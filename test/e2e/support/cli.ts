@@ -1,12 +1,11 @@
 // Runs the sluice CLI as an SRE would (`kubectl sluice …`), against the local stack.
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot } from './stack.ts';
+import { sluiceBundle } from '../../../hack/lib/cluster.ts';
 
 export async function runSluice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [resolve(repoRoot, 'controller/src/cli/main.ts'), ...args], { env: process.env });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [sluiceBundle, ...args], { env: process.env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
