@@ -1,16 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNodeScript as run } from '../test/e2e/support/cli.ts';
 import { buildController, type BuiltController } from './build.ts';
-
-const run = (entry: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>
-  promisify(execFile)(process.execPath, [entry, ...args], { env }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-  );
 
 describe('the bundled sluice binary', () => {
   let dir: string;

@@ -1,17 +1,17 @@
 // Bundles the `sluice` binary into dist/ for the image: one file of JavaScript with only the code
 // that is reached, instead of ~1,200 TypeScript modules stripped at every start. Loading the
-// sources costs ~45 MiB more resident memory at start (module sources kept for lazy compilation,
+// sources costs ~40 MiB more resident memory at start (module sources kept for lazy compilation,
 // the type stripper's WebAssembly, all of client-node's generated models; docs/benchmarks.md).
 // The sink drivers stay in chunks of their own, loaded when a StatusSink of their kind opens.
 //   node controller/build.ts [--outdir DIR]
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** Where the bundle lands by default; its parent must hold package.json (metrics.ts reads the version there). */
+/** Where the bundle lands by default. */
 export const defaultOutdir = resolve(here, 'dist');
 /** The bundled binary, relative to its outdir. */
 export const bundleEntry = 'sluice.js';
@@ -23,8 +23,8 @@ export interface BuiltController {
   entryInputs: string[];
 }
 
+/** Bundles into outdir (esbuild throws on errors). Unchanged sources give the same files, so a rebuild leaves a running binary's chunks in place. */
 export async function buildController(outdir = defaultOutdir): Promise<BuiltController> {
-  await rm(outdir, { recursive: true, force: true });
   const result = await build({
     entryPoints: { sluice: resolve(here, 'src/cli/main.ts') },
     outdir,
@@ -46,10 +46,15 @@ export async function buildController(outdir = defaultOutdir): Promise<BuiltCont
     logLevel: 'warning',
     metafile: true,
   });
-  if (result.errors.length > 0) throw new Error(`bundling failed: ${result.errors.length} errors`);
+  const outputs = new Map(Object.entries(result.metafile.outputs).map(([path, output]) => [resolve(path), output]));
+  // Chunks of an earlier build (their names carry a hash of their content), and their maps.
+  for (const file of await readdir(outdir, { recursive: true, withFileTypes: true })) {
+    const path = join(file.parentPath, file.name);
+    const output = path.replace(/\.(map|LEGAL\.txt)$/, '');
+    if (file.isFile() && !outputs.has(path) && !outputs.has(output)) await rm(path);
+  }
   const entry = resolve(outdir, bundleEntry);
-  const output = Object.entries(result.metafile.outputs).find(([path]) => resolve(path) === entry)?.[1];
-  return { entry, entryInputs: Object.keys(output?.inputs ?? {}) };
+  return { entry, entryInputs: Object.keys(outputs.get(entry)?.inputs ?? {}) };
 }
 
 if (import.meta.main) {

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../lib/stack-env.ts';
 import { buildSluice, connect, sleep, SLUICE_NODE_FLAGS, sluiceArgs, sluiceBundle, sluiceSources, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { heapSummaryTables } from './heap-summary.ts';
-import { cpuSeconds, removeJobs, removeNamespaces, rssMiB, sendInBatches, sumBy, table, until, watchJobs } from './kit.ts';
+import { cpuSeconds, removeJobs, removeNamespaces, rssMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +47,7 @@ const drain = Number(values.drain);
 const replicaCounts = values.replicas.split(',').filter(Boolean).map(Number);
 const heapSnapshotDir = values['heap-snapshot'] ? resolve(repoRoot, '.local/bench', `heap-${Date.now().toString(36)}`) : undefined;
 const nodeFlags = values['node-flags']?.split(' ').filter(Boolean) ?? SLUICE_NODE_FLAGS;
-const controllerFlags = (entry: string) => heapSnapshotDir ? [...nodeFlags, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(heapSnapshotDir, entry)}`] : nodeFlags;
+const controllerFlags = (entry: Entry) => heapSnapshotDir ? [...nodeFlags, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(heapSnapshotDir, entry)}`] : nodeFlags;
 
 const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
 const sqs = new SQSClient({});
@@ -64,6 +64,7 @@ async function metrics(port: number): Promise<string> {
 }
 const total = (text: string, metric: string) => [...sumBy(text, metric, []).values()].reduce((a, b) => a + b, 0);
 
+/** RSS and heap in MiB; steady: the median of the steady window's samples (the heap churns within it). */
 type Memory = { idle: number; peak: number; steady: number; steadyHeap: number };
 
 // 1. Tracking 10,000 unfinished Jobs.
@@ -181,7 +182,8 @@ async function tracking(entry: Entry): Promise<Memory> {
   await core.deleteNamespace({ name: namespace });
   await until(async () => !(await core.listNamespace()).items.some((n) => n.metadata?.name === namespace), 900_000, 2000);
   for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
-  return { idle: idle.rss, peak: peakOf('rss'), steady: steadyEnd.rss, steadyHeap: steadyEnd.heap };
+  const window = [...samples.filter((s) => s.at >= steadyStart.at), steadyEnd];
+  return { idle: idle.rss, peak: peakOf('rss'), steady: stats(window.map((s) => s.rss)).median, steadyHeap: stats(window.map((s) => s.heap)).median };
 }
 
 /** Signals the controller to write a heap snapshot and waits until the file is complete. */
@@ -262,8 +264,8 @@ if (!values['skip-tracking']) {
     console.log(table(['measure', 'bundle', 'sources', 'bundle / sources'], [
       ['RSS, idle (bindings, no Job)', mib(bundle.idle), mib(sources.idle), ratio('idle')],
       ['RSS, peak while Jobs arrive', mib(bundle.peak), mib(sources.peak), ratio('peak')],
-      [`RSS, steady with ${totalJobs} Jobs`, mib(bundle.steady), mib(sources.steady), ratio('steady')],
-      ['V8 heap used, steady', mib(bundle.steadyHeap), mib(sources.steadyHeap), ratio('steadyHeap')],
+      [`RSS, steady with ${totalJobs} Jobs (median of the window)`, mib(bundle.steady), mib(sources.steady), ratio('steady')],
+      ['V8 heap used, steady (median of the window)', mib(bundle.steadyHeap), mib(sources.steadyHeap), ratio('steadyHeap')],
     ]));
   }
 }
