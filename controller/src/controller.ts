@@ -43,7 +43,7 @@ import { startHealthServer } from './server.ts';
 import { liveProgressDeps } from './progress/lookups.ts';
 import { ProgressService } from './progress/progress.ts';
 import { startProgressServer } from './progress/server.ts';
-import { awsClientOptions, makeS3Client, makeSqsClient } from './sqs/client.ts';
+import { awsClientOptions, SharedAwsClients } from './sqs/client.ts';
 import { callLimit } from './kube/call-limit.ts';
 import { s3PayloadStore } from './sqs/payload-store.ts';
 
@@ -185,6 +185,7 @@ async function startLeading(
   const groups = new FifoGroups();
   const crashAfterJobCreate = Number(process.env.SLUICE_TEST_CRASH_AFTER_JOB_CREATE ?? 0);
 
+  const aws = new SharedAwsClients();
   const queueBindings = new QueueBindingReconciler({
     ...(options.dispatcherImage && {
       dispatchers: new DispatcherApplier({
@@ -196,17 +197,18 @@ async function startLeading(
         ...(options.progressUrl && { progressUrl: options.progressUrl }),
       }),
     }),
-    makeSqsClient: (binding, credentials) => makeSqsClient(awsClientOptions(binding.spec, credentials)),
+    makeSqsClient: (binding, credentials) => aws.sqs(awsClientOptions(binding.spec, credentials)),
     secrets,
     bindings,
     jobTypes: catalog.lookup,
     status,
     event,
     makeDispatcherDeps: (binding, credentials) => {
-      const aws = awsClientOptions(binding.spec, credentials);
+      const clientOptions = awsClientOptions(binding.spec, credentials);
       return {
-        sqs: makeSqsClient(aws),
-        payloads: s3PayloadStore(makeS3Client(aws)),
+        sqs: aws.sqs(clientOptions),
+        // Made when the first message with its payload in S3 arrives.
+        payloads: s3PayloadStore(() => aws.s3(clientOptions)),
         batch: clients.batch,
         core: clients.core,
         jobTypes: catalog.lookup,
@@ -230,11 +232,12 @@ async function startLeading(
     return sinks.get(sink, readSecret(sinkNamespace));
   };
   const notifier = new Notifier({ log: log.child({ component: 'notifier' }), counters: notifications });
+  // Held here: the shared clients are only weakly held, and these serve any binding's dead letters.
   const sqsClients = new Map<string, SQSClient>();
   const sqsFor = (queueUrl: string, clientOptions: { region?: string; endpoint?: string } = {}) => {
     const key = JSON.stringify([new URL(queueUrl).host, clientOptions.region, clientOptions.endpoint]);
     let client = sqsClients.get(key);
-    if (!client) sqsClients.set(key, (client = makeSqsClient(awsClientOptions({ queueUrl, ...clientOptions }))));
+    if (!client) sqsClients.set(key, (client = aws.sqs(awsClientOptions({ queueUrl, ...clientOptions }))));
     return client;
   };
   const podsByJob = new PodsByJob();

@@ -2,6 +2,7 @@
 // a Secret or the SDK's default chain (pod identity, IRSA, instance role).
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { createHash } from 'node:crypto';
 import type { QueueBindingSpec } from '../api/schemas.ts';
 
 /** `https://sqs.eu-west-1.amazonaws.com/123/q` → `eu-west-1`; local endpoints carry no region. */
@@ -33,4 +34,50 @@ export function makeSqsClient(options: AwsClientOptions): SQSClient {
 export function makeS3Client(options: AwsClientOptions): S3Client {
   // Path-style works with every S3-compatible endpoint; AWS still accepts it.
   return new S3Client({ ...options, forcePathStyle: options.endpoint !== undefined });
+}
+
+/**
+ * The clients of one controller process, one per distinct region, endpoint and credentials. A
+ * client is a few hundred KiB of config, middleware and sockets: 100 bindings on one account need
+ * one, not 100. Clients are held weakly, so one no dispatcher uses any more (a rotated Secret's,
+ * a deleted binding's) is collected.
+ */
+export class SharedAwsClients {
+  readonly #sqs = new WeakValueMap<SQSClient>();
+  readonly #s3 = new WeakValueMap<S3Client>();
+
+  sqs(options: AwsClientOptions): SQSClient {
+    // A shared client's long polls (one socket each, up to 20 s) must not queue behind each other
+    // in the SDK's default pool of 50 sockets.
+    return this.#sqs.get(clientKey(options), () => new SQSClient({ ...options, maxAttempts: 3, requestHandler: UNBOUNDED_SOCKETS }));
+  }
+
+  s3(options: AwsClientOptions): S3Client {
+    return this.#s3.get(clientKey(options), () => makeS3Client(options));
+  }
+}
+
+const UNBOUNDED_SOCKETS = { httpAgent: { keepAlive: true, maxSockets: Infinity }, httpsAgent: { keepAlive: true, maxSockets: Infinity } };
+
+/** The key of a client's settings; the secret key is hashed so the map's keys do not hold it. */
+function clientKey({ region, endpoint, credentials }: AwsClientOptions): string {
+  const secret = credentials && createHash('sha256').update(`${credentials.secretAccessKey}\0${credentials.sessionToken ?? ''}`).digest('base64url');
+  return JSON.stringify([region ?? '', endpoint ?? '', credentials?.accessKeyId ?? '', secret ?? '']);
+}
+
+/** Values made on first use and kept while anything else holds them. */
+class WeakValueMap<V extends object> {
+  readonly #refs = new Map<string, WeakRef<V>>();
+  readonly #collected = new FinalizationRegistry<string>((key) => {
+    if (this.#refs.get(key)?.deref() === undefined) this.#refs.delete(key);
+  });
+
+  get(key: string, make: () => V): V {
+    const held = this.#refs.get(key)?.deref();
+    if (held) return held;
+    const value = make();
+    this.#refs.set(key, new WeakRef(value));
+    this.#collected.register(value, key);
+    return value;
+  }
 }

@@ -3,10 +3,12 @@ import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/c
 import type { PayloadStore } from '../decode/index.ts';
 import { bodyTooLarge } from '../decode/errors.ts';
 
-export function s3PayloadStore(s3: S3Client): PayloadStore {
+/** `s3`: the client, or how to make it when the first payload is read. */
+export function s3PayloadStore(s3: S3Client | (() => S3Client)): PayloadStore {
+  const client = typeof s3 === 'function' ? lazily(s3) : () => s3;
   return {
     async getObject(bucket, key, options) {
-      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const object = await client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       if (!object.Body) throw new Error(`s3://${bucket}/${key} has no body`);
       if (options && (object.ContentLength ?? 0) > options.maxBytes) {
         // Refuse before downloading it.
@@ -16,7 +18,12 @@ export function s3PayloadStore(s3: S3Client): PayloadStore {
       return object.Body.transformToByteArray();
     },
     async deleteObject(bucket, key) {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      await client().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
   };
+}
+
+function lazily<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
 }
