@@ -73,4 +73,18 @@ describe('cache slimming', () => {
     expect(withoutManagedFields(job).metadata).not.toHaveProperty('managedFields');
     expect(withoutManagedFields(job).spec).toBe(job.spec);
   });
+
+  it('shares what thousands of pods repeat, and keeps each pod its own where they differ', () => {
+    const running = (name: string, reason?: string): k8s.V1Pod => ({
+      ...pod, metadata: { ...pod.metadata, name },
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'False', ...(reason && { reason }) }] },
+    });
+    const [a, b] = [slimPod(running('a')), slimPod(running('b', 'Unschedulable'))];
+    expect(a.status?.conditions?.[0]).toBe(b.status?.conditions?.[0]);
+    // A shared condition cannot be changed through one pod for all of them.
+    expect(Object.isFrozen(a.status?.conditions?.[0])).toBe(true);
+    expect(b.status?.conditions?.[1]).toEqual({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: undefined });
+    expect(a.status?.conditions?.[1]).not.toBe(b.status?.conditions?.[1]);
+    expect(slimJob(job).metadata).toEqual({ ...job.metadata, managedFields: undefined });
+  });
 });

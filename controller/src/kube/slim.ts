@@ -3,6 +3,10 @@
 // reconcilers use holds the controller's memory near flat as Jobs pile up (issue 10's budget).
 // A field a reconciler starts to read must be kept here too: slim.test.ts lists them.
 import type * as k8s from '@kubernetes/client-node';
+import {
+  ANNOTATION_DECODE, ANNOTATION_DEDUPE_KEY, ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD,
+  ANNOTATION_PAYLOAD_DIGEST, ANNOTATION_RECEIPT_HANDLE, ANNOTATION_SENT_AT, ANNOTATION_STATUS_KEY, LABEL_MESSAGE_ID,
+} from '../job/labels.ts';
 
 /** Every cached object: server-side apply bookkeeping is never read. */
 export function withoutManagedFields<T extends k8s.KubernetesObject>(object: T): T {
@@ -12,19 +16,61 @@ export function withoutManagedFields<T extends k8s.KubernetesObject>(object: T):
   return { ...object, metadata };
 }
 
+// Each parsed object has its own copy of every string. The values thousands of Jobs and pods repeat
+// (namespace, binding, JobType, route, queue URL, condition types) are kept once; the pool is
+// bounded, and clearing it only loses sharing.
+const pool = new Map<string, string>();
+const POOL_LIMIT = 20_000;
+const POOLED_LENGTH = 512;
+
+function pooled<T extends string | undefined>(value: T): T {
+  if (value === undefined || value.length > POOLED_LENGTH) return value;
+  const held = pool.get(value);
+  if (held !== undefined) return held as T;
+  if (pool.size >= POOL_LIMIT) pool.clear();
+  pool.set(value, value);
+  return value;
+}
+
+/** Values of these are one per message: pooling them would only churn the pool. */
+const UNIQUE_VALUES = new Set([
+  LABEL_MESSAGE_ID, ANNOTATION_MESSAGE_ID, ANNOTATION_DEDUPE_KEY, ANNOTATION_RECEIPT_HANDLE, ANNOTATION_SENT_AT,
+  ANNOTATION_PAYLOAD, ANNOTATION_PAYLOAD_DIGEST, ANNOTATION_DECODE, ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_STATUS_KEY,
+  'batch.kubernetes.io/controller-uid', 'batch.kubernetes.io/job-name', 'controller-uid', 'job-name',
+]);
+
+function pooledValues(map: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!map) return map;
+  const out: Record<string, string> = {};
+  for (const key in map) out[key] = UNIQUE_VALUES.has(key) ? map[key]! : pooled(map[key]!);
+  return out;
+}
+
+function slimMetadata(metadata: k8s.V1ObjectMeta): k8s.V1ObjectMeta {
+  const { namespace, labels, annotations, finalizers, ...rest } = metadata;
+  delete rest.managedFields;
+  return {
+    ...rest,
+    ...(namespace !== undefined && { namespace: pooled(namespace) }),
+    ...(labels && { labels: pooledValues(labels) }),
+    ...(annotations && { annotations: pooledValues(annotations) }),
+    ...(finalizers && { finalizers: finalizers.map(pooled) }),
+  };
+}
+
 /** A Job: its metadata, status, TTL and the pod template's annotations (the inline payload). */
 export function slimJob(job: k8s.V1Job): k8s.V1Job {
   const spec = job.spec;
   const annotations = spec?.template?.metadata?.annotations;
   return {
-    apiVersion: job.apiVersion,
-    kind: job.kind,
-    metadata: withoutManagedFields(job).metadata,
+    apiVersion: pooled(job.apiVersion),
+    kind: pooled(job.kind),
+    ...(job.metadata && { metadata: slimMetadata(job.metadata) }),
     ...(spec && {
       spec: {
         ...(spec.ttlSecondsAfterFinished !== undefined && { ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished }),
         ...(spec.suspend !== undefined && { suspend: spec.suspend }),
-        template: { ...(annotations && { metadata: { annotations } }) },
+        template: { ...(annotations && { metadata: { annotations: pooledValues(annotations) } }) },
         // selector and template.spec are required by the type, never read from the cache
       },
     }),
@@ -45,11 +91,11 @@ export function slimPod(pod: k8s.V1Pod): k8s.V1Pod {
   const status = pod.status;
   const labels = Object.fromEntries(POD_LABELS_KEPT.flatMap((key) => metadata?.labels?.[key] === undefined ? [] : [[key, metadata.labels[key]]]));
   return {
-    apiVersion: pod.apiVersion,
-    kind: pod.kind,
+    apiVersion: pooled(pod.apiVersion),
+    kind: pooled(pod.kind),
     ...(metadata && {
       metadata: {
-        namespace: metadata.namespace,
+        namespace: pooled(metadata.namespace),
         name: metadata.name,
         uid: metadata.uid,
         resourceVersion: metadata.resourceVersion,
@@ -57,16 +103,16 @@ export function slimPod(pod: k8s.V1Pod): k8s.V1Pod {
         ...(metadata.deletionTimestamp && { deletionTimestamp: metadata.deletionTimestamp }),
         labels,
         ...(metadata.ownerReferences && {
-          ownerReferences: metadata.ownerReferences.map(({ apiVersion, kind, name, uid }) => ({ apiVersion, kind, name, uid })),
+          ownerReferences: metadata.ownerReferences.map(({ apiVersion, kind, name, uid }) => ({ apiVersion: pooled(apiVersion), kind: pooled(kind), name, uid })),
         }),
       },
     }),
     ...(status && {
       status: {
-        ...(status.phase && { phase: status.phase }),
-        ...(status.reason && { reason: status.reason }),
+        ...(status.phase && { phase: pooled(status.phase) }),
+        ...(status.reason && { reason: pooled(status.reason) }),
         ...(status.message && { message: status.message }),
-        ...(status.conditions && { conditions: status.conditions.map(({ type, status, reason, message }) => ({ type, status, reason, message })) }),
+        ...(status.conditions && { conditions: status.conditions.map(slimPodCondition) }),
         ...(status.containerStatuses && { containerStatuses: status.containerStatuses.map(slimContainerStatus) }),
         ...(status.initContainerStatuses && { initContainerStatuses: status.initContainerStatuses.map(slimContainerStatus) }),
       },
@@ -74,7 +120,24 @@ export function slimPod(pod: k8s.V1Pod): k8s.V1Pod {
   };
 }
 
+// A pod's usual conditions ({Ready, True} and the like) are the same few objects for every pod.
+const plainConditions = new Map<string, k8s.V1PodCondition>();
+
+function slimPodCondition({ type, status, reason, message }: k8s.V1PodCondition): k8s.V1PodCondition {
+  if (reason !== undefined || message !== undefined) return { type: pooled(type), status: pooled(status), reason: pooled(reason), message };
+  const key = `${type}/${status}`;
+  let plain = plainConditions.get(key);
+  if (!plain) {
+    plain = Object.freeze({ type, status });
+    if (plainConditions.size < 100) plainConditions.set(key, plain);
+  }
+  return plain;
+}
+
 function slimContainerStatus({ name, state, lastState, restartCount }: k8s.V1ContainerStatus): k8s.V1ContainerStatus {
   // image, imageID and ready are required by the type, never read from the cache
-  return { name, image: '', imageID: '', ready: false, restartCount, ...(state && { state }), ...(lastState && { lastState }) };
+  return {
+    name: pooled(name), image: '', imageID: '', ready: false, restartCount,
+    ...(state && { state }), ...(lastState && Object.keys(lastState).length > 0 && { lastState }),
+  };
 }
