@@ -8,7 +8,10 @@
 //  (under .local/bench/) and the benchmark prints where its heap goes (heap-summary.ts).
 //  With --entries bundle,sources the tracking runs once per way of running the controller (the
 //  image's bundle, and the TypeScript sources as Node strips them) and compares their memory.
-// Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking] [--heap-snapshot] [--entries bundle]
+//  --variant NAME:SETTINGS (repeatable) does the same for other settings of the bundle: each
+//  setting is a Node flag added to the image's (--optimize-for-size) or a variable of the
+//  controller's environment (MALLOC_ARENA_MAX=2); the first variant is the baseline of the ratios.
+// Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking] [--heap-snapshot] [--entries bundle] [--variant NAME:SETTINGS …]
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -32,14 +35,32 @@ const { values } = parseArgs({
     // Node's flags for the controller and dispatchers instead of the image's (e.g. --node-flags='' for V8's defaults).
     'node-flags': { type: 'string' },
     entries: { type: 'string', default: 'bundle' },
+    variant: { type: 'string', multiple: true, default: [] },
   },
 });
 const entryPaths = { bundle: sluiceBundle, sources: sluiceSources } as const;
 type Entry = keyof typeof entryPaths;
-const entries = values.entries.split(',').filter(Boolean).map((name) => {
-  if (!(name in entryPaths)) throw new Error(`--entries: expected bundle or sources, got ${name}`);
-  return name as Entry;
-});
+/** One way of running the controller: which entry, Node flags beyond the image's, environment. */
+type Variant = { name: string; entry: Entry; flags: string[]; env: Record<string, string> };
+const variants: Variant[] = values.variant.length > 0
+  ? values.variant.map(parseVariant)
+  : values.entries.split(',').filter(Boolean).map((name) => {
+    if (!(name in entryPaths)) throw new Error(`--entries: expected bundle or sources, got ${name}`);
+    return { name, entry: name as Entry, flags: [], env: {} };
+  });
+
+function parseVariant(text: string): Variant {
+  const [name, settings = ''] = text.split(/:(.*)/s);
+  if (!name || !/^[a-z0-9-]+$/.test(name)) throw new Error(`--variant ${text}: expected NAME:SETTINGS with a lowercase name, e.g. small-heap:--optimize-for-size`);
+  const variant: Variant = { name, entry: 'bundle', flags: [], env: {} };
+  for (const setting of settings.split(' ').filter(Boolean)) {
+    const env = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(setting);
+    if (env) variant.env[env[1]!] = env[2]!;
+    else if (setting.startsWith('--')) variant.flags.push(setting);
+    else throw new Error(`--variant ${text}: ${setting} is neither a Node flag (--…) nor VARIABLE=value`);
+  }
+  return variant;
+}
 const totalJobs = Number(values.jobs);
 const bindings = Number(values.bindings);
 const steadySeconds = Number(values.steady);
@@ -47,7 +68,15 @@ const drain = Number(values.drain);
 const replicaCounts = values.replicas.split(',').filter(Boolean).map(Number);
 const heapSnapshotDir = values['heap-snapshot'] ? resolve(repoRoot, '.local/bench', `heap-${Date.now().toString(36)}`) : undefined;
 const nodeFlags = values['node-flags']?.split(' ').filter(Boolean) ?? SLUICE_NODE_FLAGS;
-const controllerFlags = (entry: Entry) => heapSnapshotDir ? [...nodeFlags, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(heapSnapshotDir, entry)}`] : nodeFlags;
+const controllerFlags = ({ name, flags }: Variant) => [
+  ...nodeFlags, ...flags,
+  ...(heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(heapSnapshotDir, name)}`] : []),
+];
+const describe = (variant: Variant) => [
+  variant.entry === 'bundle' ? "the image's bundle" : 'the TypeScript sources',
+  `Node flags: ${[...nodeFlags, ...variant.flags].join(' ') || "V8's defaults"}`,
+  ...Object.entries(variant.env).map(([key, value]) => `${key}=${value}`),
+].join('; ');
 
 const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
 const sqs = new SQSClient({});
@@ -68,11 +97,11 @@ const total = (text: string, metric: string) => [...sumBy(text, metric, []).valu
 type Memory = { idle: number; peak: number; steady: number; steadyHeap: number };
 
 // 1. Tracking 10,000 unfinished Jobs.
-async function tracking(entry: Entry): Promise<Memory> {
-  const namespace = `bench-scale-${run}-${entry}`;
+async function tracking(variant: Variant): Promise<Memory> {
+  const namespace = `bench-scale-${run}-${variant.name}`;
   const perBinding = Math.ceil(totalJobs / bindings);
   const nodeCount = Math.ceil((totalJobs * 1.1) / 1000);
-  const nodes = Array.from({ length: nodeCount }, (_, i) => `bench-scale-${run}-${entry}-${i}`);
+  const nodes = Array.from({ length: nodeCount }, (_, i) => `bench-scale-${run}-${variant.name}-${i}`);
   for (const name of nodes) {
     await core.createNode({
       body: {
@@ -84,7 +113,7 @@ async function tracking(entry: Entry): Promise<Memory> {
   await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'sluice.dev/bench': 'true' } } } });
   const queues: string[] = [];
   for (let i = 0; i < bindings; i += 1) {
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-scale-${run}-${entry}-${i}` }));
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-scale-${run}-${variant.name}-${i}` }));
     queues.push(QueueUrl!);
     await apply({
       apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: `type-${i}`, namespace },
@@ -108,7 +137,10 @@ async function tracking(entry: Entry): Promise<Memory> {
   }));
   console.error(`[${stamp()}] ${totalJobs} messages waiting in ${queues.length} queues`);
   const port = 18085;
-  const controller = startController({ namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn', nodeFlags: controllerFlags(entry), entry: entryPaths[entry] });
+  const controller = startController({
+    namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    nodeFlags: controllerFlags(variant), entry: entryPaths[variant.entry], env: variant.env,
+  });
   await untilReady(port);
   await sleep(5000);
   const pid = controller.pid!;
@@ -161,7 +193,7 @@ async function tracking(entry: Entry): Promise<Memory> {
   const steadyWindow = (steadyEnd.at - steadyStart.at) / 1000;
   const rampSeconds = (allCreated - started) / 1000;
   const rampRate = (steadyStart.reconciles - idle.reconciles) / ((steadyStart.at - started) / 1000);
-  console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes; the ${entry === 'bundle' ? "image's bundle" : 'TypeScript sources'}; Node flags: ${nodeFlags.join(' ') || "V8's defaults"})\n`);
+  console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes; ${variant.name}: ${describe(variant)})\n`);
   console.log(table(['measure', `idle (${bindings} bindings, no Job)`, 'while Jobs arrive (peak)', `steady, all tracked (${steadyWindow.toFixed(0)} s)`], [
     ['RSS', `${idle.rss.toFixed(0)} MiB`, `${peakOf('rss').toFixed(0)} MiB`, `${steadyEnd.rss.toFixed(0)} MiB`],
     ['V8 heap used', `${idle.heap.toFixed(0)} MiB`, `${peakOf('heap').toFixed(0)} MiB`, `${steadyEnd.heap.toFixed(0)} MiB`],
@@ -175,10 +207,10 @@ async function tracking(entry: Entry): Promise<Memory> {
   console.log(`\nAll pods running and their Jobs' status reconciled ${settledSeconds.toFixed(0)} s after the last Job was created.`);
   console.log(`\nSteady reconciles per second by controller: ${reconcilesByController.map(([n, r]) => `${n} ${r}`).join(', ')}`);
   console.log(`\n${totalJobs} Jobs created in ${rampSeconds.toFixed(0)} s (${(totalJobs / rampSeconds).toFixed(0)} Jobs/s, ${bindings} bindings at once); reconciles per Job during the ramp: ${((steadyStart.reconciles - idle.reconciles) / totalJobs).toFixed(1)}`);
-  if (heapSnapshotDir) console.log(`\n${heapSummaryTables(await heapSnapshot(pid, resolve(heapSnapshotDir, entry)))}`);
+  if (heapSnapshotDir) console.log(`\n${heapSummaryTables(await heapSnapshot(pid, resolve(heapSnapshotDir, variant.name)))}`);
   await stopProcess(controller);
   console.error(`[${stamp()}] cleaning up ${totalJobs} Jobs …`);
-  await removeJobs(batch, namespace);
+  await removeJobs(batch, core, namespace);
   await core.deleteNamespace({ name: namespace });
   await until(async () => !(await core.listNamespace()).items.some((n) => n.metadata?.name === namespace), 900_000, 2000);
   for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
@@ -245,7 +277,7 @@ async function dispatchers() {
     single ??= rate;
     rows.push([replicas, seen.length, seen.length - payloads.size, seconds.toFixed(1), rate.toFixed(0), `${(rate / single).toFixed(2)}×`]);
     console.error(`[${stamp()}] ${replicas} dispatcher(s): ${rate.toFixed(0)} Jobs/s`);
-    await removeJobs(batch, namespace);
+    await removeJobs(batch, core, namespace);
   }
   console.log(`\n## Draining one queue of ${drain} messages with several dispatcher processes (first Job → last Job)\n`);
   console.log(table(['dispatchers', 'Jobs', 'duplicates', 'seconds', 'Jobs/s', 'vs 1'], rows));
@@ -253,19 +285,22 @@ async function dispatchers() {
 }
 
 if (!values['skip-tracking']) {
-  const measured = new Map<Entry, Memory>();
-  for (const entry of entries) measured.set(entry, await tracking(entry));
-  const bundle = measured.get('bundle');
-  const sources = measured.get('sources');
-  if (bundle && sources) {
-    const ratio = (measure: keyof Memory) => `${(bundle[measure] / sources[measure]).toFixed(2)}×`;
+  const measured: Memory[] = [];
+  for (const variant of variants) measured.push(await tracking(variant));
+  if (variants.length > 1) {
+    const base = measured[0]!;
     const mib = (value: number) => `${value.toFixed(0)} MiB`;
-    console.log(`\n## The controller's memory: the image's bundle against the TypeScript sources (same run)\n`);
-    console.log(table(['measure', 'bundle', 'sources', 'bundle / sources'], [
-      ['RSS, idle (bindings, no Job)', mib(bundle.idle), mib(sources.idle), ratio('idle')],
-      ['RSS, peak while Jobs arrive', mib(bundle.peak), mib(sources.peak), ratio('peak')],
-      [`RSS, steady with ${totalJobs} Jobs (median of the window)`, mib(bundle.steady), mib(sources.steady), ratio('steady')],
-      ['V8 heap used, steady (median of the window)', mib(bundle.steadyHeap), mib(sources.steadyHeap), ratio('steadyHeap')],
+    const row = (label: string, measure: keyof Memory) => [
+      label, ...measured.map((m) => mib(m[measure])), ...measured.slice(1).map((m) => `${(m[measure] / base[measure]).toFixed(2)}×`),
+    ];
+    console.log(`\n## The controller's memory, run by run (same script; ratios against ${variants[0]!.name})\n`);
+    for (const variant of variants) console.log(`- ${variant.name}: ${describe(variant)}`);
+    console.log('');
+    console.log(table(['measure', ...variants.map((v) => v.name), ...variants.slice(1).map((v) => `${v.name} / ${variants[0]!.name}`)], [
+      row('RSS, idle (bindings, no Job)', 'idle'),
+      row('RSS, peak while Jobs arrive', 'peak'),
+      row(`RSS, steady with ${totalJobs} Jobs (median of the window)`, 'steady'),
+      row('V8 heap used, steady (median of the window)', 'steadyHeap'),
     ]));
   }
 }

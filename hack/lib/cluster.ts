@@ -92,6 +92,8 @@ export function startController(options: {
   nodeFlags?: string[];
   /** What to run instead of the bundle (sluiceSources, for a benchmark comparing them). */
   entry?: string;
+  /** Variables added to the controller's environment (e.g. glibc's MALLOC_ARENA_MAX). */
+  env?: Record<string, string>;
 }): ChildProcess {
   const log = openSync(resolve(repoRoot, `.local/logs/${options.logName}.log`), 'w');
   const child = spawn(process.execPath, sluiceArgs([
@@ -106,6 +108,7 @@ export function startController(options: {
     env: {
       ...process.env, LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'info',
       ...(options.cpuProfileDir && { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${options.cpuProfileDir}`.trim() }),
+      ...options.env,
     },
   });
   if (options.detached) child.unref();
