@@ -132,23 +132,36 @@ export async function until(done: () => boolean | Promise<boolean>, timeoutMs: n
 }
 
 /**
- * Takes Sluice's finalizer off every Job of a namespace (no controller will finish them) and deletes
- * them, 16 at a time: a namespace's own deletion removes its Jobs one by one, about two a second here.
+ * Takes Sluice's finalizer off every Job of a namespace (no controller will finish them), 16 at a
+ * time, and deletes its Jobs and pods: a namespace's own deletion removes them one by one.
  */
 export async function removeJobs(batch: k8s.BatchV1Api, core: k8s.CoreV1Api, namespace: string): Promise<void> {
-  const jobs = (await batch.listNamespacedJob({ namespace })).items.filter((job) => job.metadata?.finalizers?.length);
+  const jobs = (await batch.listNamespacedJob({ namespace })).items;
+  const finalized = jobs.filter((job) => job.metadata?.finalizers?.length);
+  await eachInParallel(finalized, 16, async (job) => {
+    await batch.patchNamespacedJob({ namespace, name: job.metadata!.name!, body: { metadata: { finalizers: null } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)).catch(() => undefined);
+  });
+  // By binding, a collection at a time: the garbage collector and the namespace controller delete
+  // thousands of pods one by one, minutes for a scale run's 10,000; and one collection of them all
+  // outlasts the API server's request timeout.
+  const bindings = [...new Set(jobs.map((job) => job.metadata?.labels?.['sluice.dev/binding']))];
+  const selectors = bindings.map((binding) => (binding === undefined ? '!sluice.dev/binding' : `sluice.dev/binding=${binding}`));
+  await eachInParallel(selectors, 4, async (labelSelector) => {
+    await batch.deleteCollectionNamespacedJob({ namespace, labelSelector, propagationPolicy: 'Background' });
+    await core.deleteCollectionNamespacedPod({ namespace, labelSelector, gracePeriodSeconds: 0 });
+  });
+}
+
+/** `work` on every item, at most `parallel` at a time, in order of the items. */
+export async function eachInParallel<T>(items: readonly T[], parallel: number, work: (item: T, index: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < jobs.length) {
-      const name = jobs[next++]!.metadata!.name!;
-      await batch.patchNamespacedJob({ namespace, name, body: { metadata: { finalizers: null } } },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)).catch(() => undefined);
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      await work(items[index]!, index);
     }
   }));
-  // One request each: the garbage collector and the namespace controller delete thousands of pods
-  // at their client's rate limit, minutes for a scale run's 10,000.
-  await batch.deleteCollectionNamespacedJob({ namespace, propagationPolicy: 'Background' });
-  await core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 });
 }
 
 /** Deletes bench namespaces, their Jobs first (removeJobs). */
@@ -161,13 +174,9 @@ export async function removeNamespaces(batch: k8s.BatchV1Api, core: k8s.CoreV1Ap
 
 /** Sends `count` messages in batches of ten from `parallel` senders; `body(i)` is the i-th message. */
 export async function sendInBatches(sqs: SQSClient, queueUrl: string, count: number, body: (index: number) => string, parallel = 8): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < count) {
-      const base = next;
-      next += 10;
-      const entries = Array.from({ length: Math.min(10, count - base) }, (_, j) => ({ Id: String(j), MessageBody: body(base + j) }));
-      await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-    }
-  }));
+  const batches = Array.from({ length: Math.ceil(count / 10) }, (_, i) => i * 10);
+  await eachInParallel(batches, parallel, async (base) => {
+    const entries = Array.from({ length: Math.min(10, count - base) }, (_, j) => ({ Id: String(j), MessageBody: body(base + j) }));
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+  });
 }

@@ -10,7 +10,8 @@
 //  image's bundle, and the TypeScript sources as Node strips them) and compares their memory.
 //  --variant NAME:SETTINGS (repeatable) does the same for other settings of the bundle: each
 //  setting is a Node flag added to the image's (--optimize-for-size) or a variable of the
-//  controller's environment (MALLOC_ARENA_MAX=2); the first variant is the baseline of the ratios.
+//  controller's environment (MALLOC_ARENA_MAX=2) or memory-limit=512Mi, which runs it in a memory
+//  cgroup with that limit as a container's would (root only); the first variant is the baseline.
 // Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking] [--heap-snapshot] [--entries bundle] [--variant NAME:SETTINGS …]
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
@@ -20,8 +21,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../lib/stack-env.ts';
 import { buildSluice, connect, sleep, SLUICE_NODE_FLAGS, sluiceArgs, sluiceBundle, sluiceSources, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { memoryCgroup, parseMemoryQuantity } from '../lib/cgroup.ts';
 import { heapSummaryTables } from './heap-summary.ts';
-import { cpuSeconds, removeJobs, removeNamespaces, rssMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
+import { cpuSeconds, eachInParallel, ratio, removeJobs, removeNamespaces, rssMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +43,7 @@ const { values } = parseArgs({
 const entryPaths = { bundle: sluiceBundle, sources: sluiceSources } as const;
 type Entry = keyof typeof entryPaths;
 /** One way of running the controller: which entry, Node flags beyond the image's, environment. */
-type Variant = { name: string; entry: Entry; flags: string[]; env: Record<string, string> };
+type Variant = { name: string; entry: Entry; flags: string[]; env: Record<string, string>; memoryLimit?: string };
 const variants: Variant[] = values.variant.length > 0
   ? values.variant.map(parseVariant)
   : values.entries.split(',').filter(Boolean).map((name) => {
@@ -55,9 +57,11 @@ function parseVariant(text: string): Variant {
   const variant: Variant = { name, entry: 'bundle', flags: [], env: {} };
   for (const setting of settings.split(' ').filter(Boolean)) {
     const env = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(setting);
+    const limit = /^memory-limit=(.+)$/.exec(setting)?.[1];
     if (env) variant.env[env[1]!] = env[2]!;
+    else if (limit) parseMemoryQuantity((variant.memoryLimit = limit));
     else if (setting.startsWith('--')) variant.flags.push(setting);
-    else throw new Error(`--variant ${text}: ${setting} is neither a Node flag (--…) nor VARIABLE=value`);
+    else throw new Error(`--variant ${text}: ${setting} is neither a Node flag (--…), VARIABLE=value nor memory-limit=QUANTITY`);
   }
   return variant;
 }
@@ -76,6 +80,7 @@ const describe = (variant: Variant) => [
   variant.entry === 'bundle' ? "the image's bundle" : 'the TypeScript sources',
   `Node flags: ${[...nodeFlags, ...variant.flags].join(' ') || "V8's defaults"}`,
   ...Object.entries(variant.env).map(([key, value]) => `${key}=${value}`),
+  ...(variant.memoryLimit ? [`in a memory cgroup limited to ${variant.memoryLimit}`] : []),
 ].join('; ');
 
 const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
@@ -94,7 +99,7 @@ async function metrics(port: number): Promise<string> {
 const total = (text: string, metric: string) => [...sumBy(text, metric, []).values()].reduce((a, b) => a + b, 0);
 
 /** RSS and heap in MiB; steady: the median of the steady window's samples (the heap churns within it). */
-type Memory = { idle: number; peak: number; steady: number; steadyHeap: number };
+type Memory = { idle: number; peak: number; steady: number; steadyHeap: number; cgroupPeak?: number };
 
 // 1. Tracking 10,000 unfinished Jobs.
 async function tracking(variant: Variant): Promise<Memory> {
@@ -128,24 +133,25 @@ async function tracking(variant: Variant): Promise<Memory> {
     } as k8s.KubernetesObject);
   }
   // The messages wait in SQS before the controller starts, so the ramp is the controller's alone.
-  let next = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (next < queues.length) {
-      const i = next++;
-      await sendAll(queues[i]!, Math.min(perBinding, totalJobs - i * perBinding), `b${i}`);
-    }
-  }));
+  await eachInParallel(queues, 8, (queueUrl, i) => sendAll(queueUrl, Math.min(perBinding, totalJobs - i * perBinding), `b${i}`));
   console.error(`[${stamp()}] ${totalJobs} messages waiting in ${queues.length} queues`);
   const port = 18085;
+  const cgroup = variant.memoryLimit ? memoryCgroup(`sluice-bench-${run}-${variant.name}`, parseMemoryQuantity(variant.memoryLimit)) : undefined;
   const controller = startController({
     namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
-    nodeFlags: controllerFlags(variant), entry: entryPaths[variant.entry], env: variant.env,
+    nodeFlags: controllerFlags(variant), entry: entryPaths[variant.entry], env: variant.env, ...(cgroup && { cgroup }),
   });
   await untilReady(port);
   await sleep(5000);
   const pid = controller.pid!;
+  const alive = () => {
+    if (controller.exitCode === null && controller.signalCode === null) return;
+    const kills = cgroup ? `; ${cgroup.oomKills()} OOM kill(s) in its cgroup limited to ${variant.memoryLimit}` : '';
+    throw new Error(`${variant.name}: the controller exited (${controller.signalCode ?? `code ${controller.exitCode}`}${kills}); see .local/logs/bench-scale-controller.log`);
+  };
   type Sample = { at: number; rss: number; heap: number; heapCommitted: number; external: number; cpu: number; depth: number; reconciles: number; created: number };
   const sample = async (): Promise<Sample> => {
+    alive();
     const text = await metrics(port);
     return {
       at: Date.now(), rss: rssMiB(pid), heap: total(text, 'nodejs_heap_size_used_bytes') / 2 ** 20, cpu: cpuSeconds(pid),
@@ -209,13 +215,21 @@ async function tracking(variant: Variant): Promise<Memory> {
   console.log(`\n${totalJobs} Jobs created in ${rampSeconds.toFixed(0)} s (${(totalJobs / rampSeconds).toFixed(0)} Jobs/s, ${bindings} bindings at once); reconciles per Job during the ramp: ${((steadyStart.reconciles - idle.reconciles) / totalJobs).toFixed(1)}`);
   if (heapSnapshotDir) console.log(`\n${heapSummaryTables(await heapSnapshot(pid, resolve(heapSnapshotDir, variant.name)))}`);
   await stopProcess(controller);
+  const cgroupPeak = cgroup && cgroup.peakBytes() / 2 ** 20;
+  if (cgroup) {
+    console.log(`\nIn its memory cgroup (${variant.memoryLimit}): peak usage ${cgroupPeak!.toFixed(0)} MiB (page cache included), ${cgroup.oomKills()} OOM kill(s).`);
+    cgroup.remove();
+  }
   console.error(`[${stamp()}] cleaning up ${totalJobs} Jobs …`);
   await removeJobs(batch, core, namespace);
   await core.deleteNamespace({ name: namespace });
   await until(async () => !(await core.listNamespace()).items.some((n) => n.metadata?.name === namespace), 900_000, 2000);
   for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
   const window = [...samples.filter((s) => s.at >= steadyStart.at), steadyEnd];
-  return { idle: idle.rss, peak: peakOf('rss'), steady: stats(window.map((s) => s.rss)).median, steadyHeap: stats(window.map((s) => s.heap)).median };
+  return {
+    idle: idle.rss, peak: peakOf('rss'), steady: stats(window.map((s) => s.rss)).median, steadyHeap: stats(window.map((s) => s.heap)).median,
+    ...(cgroupPeak !== undefined && { cgroupPeak }),
+  };
 }
 
 /** Signals the controller to write a heap snapshot and waits until the file is complete. */
@@ -289,9 +303,9 @@ if (!values['skip-tracking']) {
   for (const variant of variants) measured.push(await tracking(variant));
   if (variants.length > 1) {
     const base = measured[0]!;
-    const mib = (value: number) => `${value.toFixed(0)} MiB`;
+    const mib = (value: number | undefined) => (value === undefined ? '–' : `${value.toFixed(0)} MiB`);
     const row = (label: string, measure: keyof Memory) => [
-      label, ...measured.map((m) => mib(m[measure])), ...measured.slice(1).map((m) => `${(m[measure] / base[measure]).toFixed(2)}×`),
+      label, ...measured.map((m) => mib(m[measure])), ...measured.slice(1).map((m) => ratio(m[measure] ?? NaN, base[measure] ?? NaN)),
     ];
     console.log(`\n## The controller's memory, run by run (same script; ratios against ${variants[0]!.name})\n`);
     for (const variant of variants) console.log(`- ${variant.name}: ${describe(variant)}`);
@@ -301,6 +315,7 @@ if (!values['skip-tracking']) {
       row('RSS, peak while Jobs arrive', 'peak'),
       row(`RSS, steady with ${totalJobs} Jobs (median of the window)`, 'steady'),
       row('V8 heap used, steady (median of the window)', 'steadyHeap'),
+      ...(measured.some((m) => m.cgroupPeak !== undefined) ? [row('memory cgroup peak (page cache included)', 'cgroupPeak')] : []),
     ]));
   }
 }

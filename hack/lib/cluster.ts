@@ -6,6 +6,7 @@ import { openSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildController, bundleEntry, defaultOutdir } from '../../controller/build.ts';
 import { PooledKubeConfig } from '../../controller/src/kube/client.ts';
+import type { MemoryCgroup } from './cgroup.ts';
 import { loadStackEnv, repoRoot } from './stack-env.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,15 +95,18 @@ export function startController(options: {
   entry?: string;
   /** Variables added to the controller's environment (e.g. glibc's MALLOC_ARENA_MAX). */
   env?: Record<string, string>;
+  /** Run it inside this memory cgroup, as under a container's memory limit. */
+  cgroup?: MemoryCgroup;
 }): ChildProcess {
   const log = openSync(resolve(repoRoot, `.local/logs/${options.logName}.log`), 'w');
-  const child = spawn(process.execPath, sluiceArgs([
+  const wrap = options.cgroup?.wrap ?? ((command: string, args: string[]): [string, string[]] => [command, args]);
+  const child = spawn(...wrap(process.execPath, sluiceArgs([
     'controller',
     '--namespace', options.namespace, '--lease-namespace', options.namespace,
     '--metrics-bind-address', `127.0.0.1:${options.metricsPort}`,
     '--progress-bind-address', options.progress?.bindAddress ?? '',
     '--progress-url', options.progress?.url ?? '',
-  ], options.nodeFlags, options.entry), {
+  ], options.nodeFlags, options.entry)), {
     stdio: ['ignore', log, log],
     detached: options.detached ?? false,
     env: {
