@@ -1,10 +1,10 @@
 // Benchmark: a burst of messages through the real controller on the local stack, against a bare
 // loop creating the same Jobs on the same API server, in one run (machines are noisy; compare the
 // ratio). Reports message→Job latency (SQS SentTimestamp → Job seen by a watch) and throughput.
-// Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile]
+// Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile] [--node-flags '--optimize-for-size']
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
-import { buildSluice, connect, quantile, sleep, startController, stopProcess } from '../lib/cluster.ts';
+import { buildSluice, connect, quantile, sleep, SLUICE_NODE_FLAGS, startController, stopProcess } from '../lib/cluster.ts';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     'trickle-messages': { type: 'string', default: '200' },
     /** Profile the controller's CPU and print where it went (hack/bench/cpu-profile.ts). */
     profile: { type: 'boolean', default: false },
+    /** Node flags for the controller beside the image's (the bare loop runs in this process, unchanged). */
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const total = Number(values.messages);
@@ -108,6 +110,7 @@ await apply({
 const profileDir = resolve(repoRoot, '.local/profiles', run);
 const controller = startController({
   namespace: sluiceNs, metricsPort: 18081, logName: 'bench-controller', logLevel: 'warn', ...(values.profile && { cpuProfileDir: profileDir }),
+  nodeFlags: [...SLUICE_NODE_FLAGS, ...values['node-flags'].split(' ').filter(Boolean)],
 });
 await sleep(3000);
 
