@@ -147,6 +147,7 @@ async function tracking(variant: Variant): Promise<Memory> {
   const alive = () => {
     if (controller.exitCode === null && controller.signalCode === null) return;
     const kills = cgroup ? `; ${cgroup.oomKills()} OOM kill(s) in its cgroup limited to ${variant.memoryLimit}` : '';
+    cgroup?.remove(); // empty now that the controller has exited
     throw new Error(`${variant.name}: the controller exited (${controller.signalCode ?? `code ${controller.exitCode}`}${kills}); see .local/logs/bench-scale-controller.log`);
   };
   type Sample = { at: number; rss: number; heap: number; heapCommitted: number; external: number; cpu: number; depth: number; reconciles: number; created: number };

@@ -6,6 +6,7 @@
 // A step that can never succeed is recorded and given up (outcome/failures.ts) instead of retried.
 // Each side effect lives in its own module under outcome/; this file is the order they run in.
 import type * as k8s from '@kubernetes/client-node';
+import { lazy } from '../lazy.ts';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { JobType, Notifications } from '../api/schemas.ts';
 import type { JobTypeLookup } from '../dispatch/plan.ts';
@@ -100,6 +101,7 @@ export class JobOutcomeReconciler {
     const pods = this.#deps.pods(job);
     let facts = outcomeFacts(job, pods, phase, override);
     if (!override && !this.#podsSettled(pods, facts)) return requeueAfter(POD_SETTLE_RECHECK_MS);
+    // The payload is read (maybe from a Secret) only when a step needs it.
     const context = lazy(async () => messageContext(job, await payloadOf(this.#deps.core, job), facts));
 
     // A success whose follow-up can never be built did not complete: say so in the record too.
@@ -289,8 +291,3 @@ type OutcomeSteps = {
   latest: () => k8s.V1Job;
 };
 
-/** Runs `make` once, on first use: the payload is read (maybe from a Secret) only when a step needs it. */
-function lazy<T>(make: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => (value ??= make());
-}

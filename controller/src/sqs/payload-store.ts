@@ -2,10 +2,11 @@
 import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { PayloadStore } from '../decode/index.ts';
 import { bodyTooLarge } from '../decode/errors.ts';
+import { lazy } from '../lazy.ts';
 
 /** `s3`: the client, or how to make it when the first payload is read. */
 export function s3PayloadStore(s3: S3Client | (() => S3Client)): PayloadStore {
-  const client = typeof s3 === 'function' ? lazily(s3) : () => s3;
+  const client = typeof s3 === 'function' ? lazy(s3) : () => s3;
   return {
     async getObject(bucket, key, options) {
       const object = await client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -21,9 +22,4 @@ export function s3PayloadStore(s3: S3Client | (() => S3Client)): PayloadStore {
       await client().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
   };
-}
-
-function lazily<T>(make: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= make());
 }
