@@ -16,7 +16,7 @@ describe('the local processes run Node as the image does', () => {
   });
 
   it('put the image flags, then the bundled CLI, then its arguments', () => {
-    expect(SLUICE_NODE_FLAGS).toContain('--max-semi-space-size=8');
+    expect(SLUICE_NODE_FLAGS).toContain('--optimize-for-size');
     const args = sluiceArgs(['controller', '--namespace', 'a']);
     expect(args.slice(0, SLUICE_NODE_FLAGS.length)).toEqual(SLUICE_NODE_FLAGS);
     expect(args.slice(SLUICE_NODE_FLAGS.length + 1)).toEqual(['controller', '--namespace', 'a']);
