@@ -26,6 +26,8 @@ export class CapacityTracker {
   /** Unfinished Jobs per scope and creating process, for the shared ledger. */
   readonly #holders = new Map<string, Map<string, Set<string>>>();
   readonly #holderOf = new Map<string, { type: string; binding: string; holder: string }>();
+  /** One copy of each scope key and holder for all the Jobs in #holderOf (10,000 Jobs held 20,000 copies); bounded, as dispatchers come and go. */
+  readonly #names = new Map<string, string>();
   readonly #shared: SharedCapacityOptions | undefined;
   readonly #reservedByBinding = new Map<string, number>();
   readonly #reservedByType = new Map<string, number>();
@@ -45,12 +47,20 @@ export class CapacityTracker {
     add(this.#activeByBinding, `${job.namespace}/${job.binding}`, id);
     add(this.#activeByType, `${job.namespace}/${job.jobType}`, id);
     if (job.dispatcher !== undefined && !this.#holderOf.has(id)) {
-      const type = scopeKey('jobtype', job.namespace, job.jobType);
-      const binding = scopeKey('binding', job.namespace, job.binding);
-      this.#holderOf.set(id, { type, binding, holder: job.dispatcher });
+      const type = this.#once(scopeKey('jobtype', job.namespace, job.jobType));
+      const binding = this.#once(scopeKey('binding', job.namespace, job.binding));
+      this.#holderOf.set(id, { type, binding, holder: this.#once(job.dispatcher) });
       addHolder(this.#holders, type, job.dispatcher, id);
       addHolder(this.#holders, binding, job.dispatcher, id);
     }
+  }
+
+  #once(name: string): string {
+    const held = this.#names.get(name);
+    if (held !== undefined) return held;
+    if (this.#names.size >= 10_000) this.#names.clear();
+    this.#names.set(name, name);
+    return name;
   }
 
   /** A Job that finished or was deleted. */

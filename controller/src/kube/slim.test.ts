@@ -74,6 +74,26 @@ describe('cache slimming', () => {
     expect(withoutManagedFields(job).spec).toBe(job.spec);
   });
 
+  it('keeps timestamps, owner references and running states as the informer gives them (strings)', () => {
+    // From the wire, timestamps are strings, not the Dates the client's types promise.
+    const wire = <T>(o: T): T => JSON.parse(JSON.stringify(o)) as T;
+    const running = wire<k8s.V1Pod>({
+      ...pod, status: { phase: 'Running', containerStatuses: [{ name: 'job', image: 'i', imageID: '', ready: true, restartCount: 1, state: { running: { startedAt: new Date('2026-01-01T10:00:05Z') } } }] },
+    });
+    const slim = slimPod(running);
+    expect(slim.metadata?.creationTimestamp).toBe('2026-01-01T10:00:01.000Z');
+    expect(slim.metadata?.ownerReferences).toEqual([{ apiVersion: 'batch/v1', kind: 'Job', name: 'render-abc', uid: 'u1' }]);
+    expect(slim.metadata?.labels?.['batch.kubernetes.io/controller-uid']).toBe('u1');
+    expect(slim.status?.containerStatuses?.[0]?.state).toEqual({ running: { startedAt: '2026-01-01T10:00:05.000Z' } });
+    const wireJob = wire({ ...job, metadata: { ...job.metadata, labels: { ...job.metadata?.labels, 'sluice.dev/message-id': 'm1' }, annotations: { 'sluice.dev/message-id': 'm1', 'sluice.dev/dedupe-key': 'm1' } } });
+    const slimmed = slimJob(wireJob);
+    expect(slimmed.metadata?.creationTimestamp).toBe('2026-01-01T10:00:00.000Z');
+    expect(slimmed.status).toEqual(wireJob.status);
+    expect(slimmed.metadata?.labels?.['sluice.dev/message-id']).toBe('m1');
+    expect(slimmed.metadata?.annotations).toEqual({ 'sluice.dev/message-id': 'm1', 'sluice.dev/dedupe-key': 'm1' });
+    expect(slimJob({ ...wireJob, status: {} }).status).toEqual({});
+  });
+
   it('shares what thousands of pods repeat, and keeps each pod its own where they differ', () => {
     const running = (name: string, reason?: string): k8s.V1Pod => ({
       ...pod, metadata: { ...pod.metadata, name },

@@ -39,21 +39,42 @@ const UNIQUE_VALUES = new Set([
   'batch.kubernetes.io/controller-uid', 'batch.kubernetes.io/job-name', 'controller-uid', 'job-name',
 ]);
 
-function pooledValues(map: Record<string, string> | undefined): Record<string, string> | undefined {
+/** A timestamp at second granularity: thousands of Jobs and pods created in the same second share it. */
+function pooledTime<T>(value: T): T {
+  return typeof value === 'string' ? pooled(value) : value;
+}
+
+/**
+ * One copy of each value within an object: a message id is a label, two annotations and part of
+ * the receipt handle, and a pod names its Job's uid twice; each parsed as its own string.
+ */
+type Local = (value: string) => string;
+function localCopies(): Local {
+  const seen = new Map<string, string>();
+  return (value) => {
+    const held = seen.get(value);
+    if (held !== undefined) return held;
+    seen.set(value, value);
+    return value;
+  };
+}
+
+function pooledValues(map: Record<string, string> | undefined, local: Local): Record<string, string> | undefined {
   if (!map) return map;
   const out: Record<string, string> = {};
-  for (const key in map) out[key] = UNIQUE_VALUES.has(key) ? map[key]! : pooled(map[key]!);
+  for (const key in map) out[key] = UNIQUE_VALUES.has(key) ? local(map[key]!) : pooled(map[key]!);
   return out;
 }
 
-function slimMetadata(metadata: k8s.V1ObjectMeta): k8s.V1ObjectMeta {
-  const { namespace, labels, annotations, finalizers, ...rest } = metadata;
+function slimMetadata(metadata: k8s.V1ObjectMeta, local: Local): k8s.V1ObjectMeta {
+  const { namespace, labels, annotations, finalizers, creationTimestamp, ...rest } = metadata;
   delete rest.managedFields;
   return {
     ...rest,
+    ...(creationTimestamp !== undefined && { creationTimestamp: pooledTime(creationTimestamp) }),
     ...(namespace !== undefined && { namespace: pooled(namespace) }),
-    ...(labels && { labels: pooledValues(labels) }),
-    ...(annotations && { annotations: pooledValues(annotations) }),
+    ...(labels && { labels: pooledValues(labels, local) }),
+    ...(annotations && { annotations: pooledValues(annotations, local) }),
     ...(finalizers && { finalizers: finalizers.map(pooled) }),
   };
 }
@@ -62,19 +83,20 @@ function slimMetadata(metadata: k8s.V1ObjectMeta): k8s.V1ObjectMeta {
 export function slimJob(job: k8s.V1Job): k8s.V1Job {
   const spec = job.spec;
   const annotations = spec?.template?.metadata?.annotations;
+  const local = localCopies();
   return {
     apiVersion: pooled(job.apiVersion),
     kind: pooled(job.kind),
-    ...(job.metadata && { metadata: slimMetadata(job.metadata) }),
+    ...(job.metadata && { metadata: slimMetadata(job.metadata, local) }),
     ...(spec && {
       spec: {
         ...(spec.ttlSecondsAfterFinished !== undefined && { ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished }),
         ...(spec.suspend !== undefined && { suspend: spec.suspend }),
-        template: { ...(annotations && { metadata: { annotations: pooledValues(annotations) } }) },
+        template: { ...(annotations && { metadata: { annotations: pooledValues(annotations, local) } }) },
         // selector and template.spec are required by the type, never read from the cache
       },
     }),
-    ...(job.status && { status: job.status }),
+    ...(job.status && { status: job.status.startTime === undefined ? job.status : { ...job.status, startTime: pooledTime(job.status.startTime) } }),
   };
 }
 
@@ -89,7 +111,8 @@ const POD_LABELS_KEPT = ['batch.kubernetes.io/controller-uid', 'batch.kubernetes
 export function slimPod(pod: k8s.V1Pod): k8s.V1Pod {
   const metadata = pod.metadata;
   const status = pod.status;
-  const labels = Object.fromEntries(POD_LABELS_KEPT.flatMap((key) => metadata?.labels?.[key] === undefined ? [] : [[key, metadata.labels[key]]]));
+  const local = localCopies();
+  const labels = Object.fromEntries(POD_LABELS_KEPT.flatMap((key) => metadata?.labels?.[key] === undefined ? [] : [[key, local(metadata.labels[key])]]));
   return {
     apiVersion: pooled(pod.apiVersion),
     kind: pooled(pod.kind),
@@ -99,11 +122,11 @@ export function slimPod(pod: k8s.V1Pod): k8s.V1Pod {
         name: metadata.name,
         uid: metadata.uid,
         resourceVersion: metadata.resourceVersion,
-        creationTimestamp: metadata.creationTimestamp,
+        creationTimestamp: pooledTime(metadata.creationTimestamp),
         ...(metadata.deletionTimestamp && { deletionTimestamp: metadata.deletionTimestamp }),
         labels,
         ...(metadata.ownerReferences && {
-          ownerReferences: metadata.ownerReferences.map(({ apiVersion, kind, name, uid }) => ({ apiVersion: pooled(apiVersion), kind: pooled(kind), name, uid })),
+          ownerReferences: metadata.ownerReferences.map(({ apiVersion, kind, name, uid }) => ({ apiVersion: pooled(apiVersion), kind: pooled(kind), name: local(name), uid: local(uid) })),
         }),
       },
     }),
@@ -138,6 +161,7 @@ function slimContainerStatus({ name, state, lastState, restartCount }: k8s.V1Con
   // image, imageID and ready are required by the type, never read from the cache
   return {
     name: pooled(name), image: '', imageID: '', ready: false, restartCount,
-    ...(state && { state }), ...(lastState && Object.keys(lastState).length > 0 && { lastState }),
+    ...(state && { state: state.running?.startedAt === undefined ? state : { ...state, running: { ...state.running, startedAt: pooledTime(state.running.startedAt) } } }),
+    ...(lastState && Object.keys(lastState).length > 0 && { lastState }),
   };
 }
