@@ -1,7 +1,7 @@
 // Benchmark: a burst of messages through the real controller on the local stack, against a bare
 // loop creating the same Jobs on the same API server, in one run (machines are noisy; compare the
 // ratio). Reports message→Job latency (SQS SentTimestamp → Job seen by a watch) and throughput.
-// Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile] [--node-flags '--optimize-for-size']
+// Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile] [--node-flags '--lite-mode'] [--image-flags '--max-semi-space-size=8']
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { buildSluice, connect, quantile, sleep, SLUICE_NODE_FLAGS, startController, stopProcess } from '../lib/cluster.ts';
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     /** Node flags for the controller beside the image's (the bare loop runs in this process, unchanged). */
     'node-flags': { type: 'string', default: '' },
+    /** Node flags for the controller instead of the image's ENTRYPOINT flags ('' for V8's defaults). */
+    'image-flags': { type: 'string' },
   },
 });
 const total = Number(values.messages);
@@ -110,7 +112,7 @@ await apply({
 const profileDir = resolve(repoRoot, '.local/profiles', run);
 const controller = startController({
   namespace: sluiceNs, metricsPort: 18081, logName: 'bench-controller', logLevel: 'warn', ...(values.profile && { cpuProfileDir: profileDir }),
-  nodeFlags: [...SLUICE_NODE_FLAGS, ...values['node-flags'].split(' ').filter(Boolean)],
+  nodeFlags: [...(values['image-flags']?.split(' ').filter(Boolean) ?? SLUICE_NODE_FLAGS), ...values['node-flags'].split(' ').filter(Boolean)],
 });
 await sleep(3000);
 
