@@ -143,7 +143,7 @@ async function startLeading(
   const customPath = (plural: string) => groupPath(`/apis/${GROUP}/${VERSION}`, plural);
   const managedBySluice = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
   // One informer per watched namespace (or one cluster-wide), behind one cache.
-  const watch = <T extends k8s.KubernetesObject>(name: string, path: (namespace?: string) => string, labelSelector?: string, transform?: (object: T) => T) =>
+  const watch = <T extends k8s.KubernetesObject>(name: string, path: (namespace?: string) => string, labelSelector?: string, transform?: (object: T) => T | undefined) =>
     new NamespacedInformers<T>(options.namespaces, (namespace) => new Informer<T>({
       kubeConfig, path: path(namespace), labelSelector, transform, logger: log.child({ informer: name, ...(namespace && { namespace }) }),
     }));

@@ -144,6 +144,26 @@ describe('Informer', () => {
     await informer.stop();
   });
 
+  it('holds nothing the transform declines, and lets go of an object that turns into one as deleted', async () => {
+    const server = fakeServer();
+    server.put('a', 'keep');
+    server.put('b', 'skip');
+    const transform = (o: KubernetesObject & { data?: Record<string, string> }) => (o.data?.v === 'skip' ? undefined : o);
+    const { informer, seen } = startInformer(server, { transform });
+    await tick();
+    expect(informer.list('ns').map((o) => o.metadata?.name)).toEqual(['a']);
+    const watch = server.lastWatch();
+    watch.send('MODIFIED', server.put('b', 'skip'));
+    // A declined object still moves the watch on.
+    expect(informer.stats().resourceVersion).toBe('4');
+    watch.send('MODIFIED', server.put('a', 'skip'));
+    watch.send('MODIFIED', server.put('b', 'keep'));
+    watch.send('DELETED', server.remove('a'));
+    expect(seen).toEqual(['add a', 'delete a', 'add b']);
+    expect(informer.list('ns').map((o) => o.metadata?.name)).toEqual(['b']);
+    await informer.stop();
+  });
+
   it('resumes from the last resourceVersion when the server closes the watch, without listing again', async () => {
     const server = fakeServer();
     const { informer, seen } = startInformer(server);

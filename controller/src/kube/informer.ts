@@ -60,8 +60,11 @@ export interface InformerOptions<T extends k8s.KubernetesObject = k8s.Kubernetes
   maxBackoffMs?: number;
   /** Items per list page. Default 500. */
   pageSize?: number;
-  /** What the cache keeps of each object (kube/slim.ts). Default: all but managedFields. */
-  transform?: (object: T) => T;
+  /**
+   * What the cache keeps of each object (kube/slim.ts). Default: all but managedFields. Undefined:
+   * the cache does not hold it; a held object that turns into one leaves the cache as deleted.
+   */
+  transform?: (object: T) => T | undefined;
   clock?: Clock;
 }
 
@@ -100,7 +103,7 @@ export class Informer<T extends k8s.KubernetesObject> {
   readonly #initialBackoffMs: number;
   readonly #maxBackoffMs: number;
   readonly #pageSize: number;
-  readonly #transform: (object: T) => T;
+  readonly #transform: (object: T) => T | undefined;
 
   #cache = new Map<string, T>();
   readonly #handlers = new Set<InformerHandlers<T>>();
@@ -288,7 +291,8 @@ export class Informer<T extends k8s.KubernetesObject> {
       const kind = page.kind?.replace(/List$/, '');
       for (const item of page.items ?? []) {
         // List items come without apiVersion and kind; Events and owner references need them.
-        items.push(this.#transform({ ...item, apiVersion: item.apiVersion ?? page.apiVersion, kind: item.kind ?? kind } as T));
+        const kept = this.#transform({ ...item, apiVersion: item.apiVersion ?? page.apiVersion, kind: item.kind ?? kind } as T);
+        if (kept) items.push(kept);
       }
       const metadata = (page.metadata ?? {}) as { continue?: string; _continue?: string; resourceVersion?: string };
       continueToken = metadata.continue || metadata._continue || undefined;
@@ -354,7 +358,7 @@ export class Informer<T extends k8s.KubernetesObject> {
           finish(status.code === 410 ? { kind: 'gone' } : { kind: 'error', err: watchStatusError(status), healthy: false });
           return;
         }
-        this.#apply(type, type === 'BOOKMARK' ? object as T : this.#transform(object as T));
+        this.#apply(type, object as T, type === 'BOOKMARK' ? undefined : this.#transform(object as T));
       };
       const done = (err: unknown) => {
         if (!err || isClientTimeout(err)) finish({ kind: 'closed', healthy: healthy() });
@@ -371,21 +375,22 @@ export class Informer<T extends k8s.KubernetesObject> {
     });
   }
 
-  #apply(type: string, object: T): void {
+  /** One watch event: `object` as it came, `kept` what the cache holds of it (none: not held). */
+  #apply(type: string, object: T, kept: T | undefined): void {
     const resourceVersion = object.metadata?.resourceVersion;
     if (resourceVersion) this.#resourceVersion = resourceVersion;
-    if (type === 'BOOKMARK') return;
+    if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return;
     const key = objectKey(object);
     const before = this.#cache.get(key);
-    if (type === 'ADDED' || type === 'MODIFIED') {
-      if (before && sameVersion(before, object)) return;
-      this.#cache.set(key, object);
-      if (before) this.#emit('update', object, before);
-      else this.#emit('add', object);
-    } else if (type === 'DELETED') {
+    if (type === 'DELETED' || !kept) {
       if (!before) return;
       this.#cache.delete(key);
-      this.#emit('delete', object);
+      this.#emit('delete', kept ?? before);
+    } else {
+      if (before && sameVersion(before, kept)) return;
+      this.#cache.set(key, kept);
+      if (before) this.#emit('update', kept, before);
+      else this.#emit('add', kept);
     }
   }
 

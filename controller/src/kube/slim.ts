@@ -59,14 +59,17 @@ function localCopies(): Local {
   };
 }
 
-function pooledValues(map: Record<string, string> | undefined, local: Local): Record<string, string> | undefined {
+function pooledValues(map: Record<string, string> | undefined, local: Local, leftOut?: ReadonlySet<string>): Record<string, string> | undefined {
   if (!map) return map;
   const out: Record<string, string> = {};
-  for (const key in map) out[key] = UNIQUE_VALUES.has(key) ? local(map[key]!) : pooled(map[key]!);
+  for (const key in map) {
+    if (leftOut?.has(key)) continue;
+    out[key] = UNIQUE_VALUES.has(key) ? local(map[key]!) : pooled(map[key]!);
+  }
   return out;
 }
 
-function slimMetadata(metadata: k8s.V1ObjectMeta, local: Local): k8s.V1ObjectMeta {
+function slimMetadata(metadata: k8s.V1ObjectMeta, local: Local, annotationsLeftOut?: ReadonlySet<string>): k8s.V1ObjectMeta {
   const { namespace, labels, annotations, finalizers, creationTimestamp, ...rest } = metadata;
   delete rest.managedFields;
   return {
@@ -74,41 +77,77 @@ function slimMetadata(metadata: k8s.V1ObjectMeta, local: Local): k8s.V1ObjectMet
     ...(creationTimestamp !== undefined && { creationTimestamp: pooledTime(creationTimestamp) }),
     ...(namespace !== undefined && { namespace: pooled(namespace) }),
     ...(labels && { labels: pooledValues(labels, local) }),
-    ...(annotations && { annotations: pooledValues(annotations, local) }),
+    ...(annotations && { annotations: pooledValues(annotations, local, annotationsLeftOut) }),
     ...(finalizers && { finalizers: finalizers.map(pooled) }),
   };
 }
 
-/** A Job: its metadata, status, TTL and the pod template's annotations (the inline payload). */
+// The message itself (its payload on the pod template, how it was decoded, its attributes, the
+// receipt handle) is read only when a Job's outcome is recorded: once it has finished or is being
+// deleted. Until then the cache leaves it out: an inline payload may be 256 KiB, a receipt handle
+// is hundreds of bytes, and thousands of Jobs may run for hours. The rare outcome of an unfinished
+// Job (one that cannot be scheduled) reads the whole Job from the API server (messageLeftOut).
+const MESSAGE_ANNOTATIONS = new Set([ANNOTATION_DECODE, ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_RECEIPT_HANDLE]);
+const withoutMessage = new WeakSet<k8s.V1Job>();
+
+/** Whether this cached Job was kept without its message (see MESSAGE_ANNOTATIONS). */
+export function messageLeftOut(job: k8s.V1Job): boolean {
+  return withoutMessage.has(job);
+}
+
+function outcomeDue(job: k8s.V1Job): boolean {
+  if (job.metadata?.deletionTimestamp) return true;
+  return job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ?? false;
+}
+
+/** A Job: its metadata, status, TTL and, once its outcome is due, its message. */
 export function slimJob(job: k8s.V1Job): k8s.V1Job {
   const spec = job.spec;
-  const annotations = spec?.template?.metadata?.annotations;
+  const keepMessage = outcomeDue(job);
+  const templateAnnotations = keepMessage ? spec?.template?.metadata?.annotations : undefined;
   const local = localCopies();
-  return {
+  const metadata = job.metadata && slimMetadata(job.metadata, local, keepMessage ? undefined : MESSAGE_ANNOTATIONS);
+  const slim: k8s.V1Job = {
     apiVersion: pooled(job.apiVersion),
     kind: pooled(job.kind),
-    ...(job.metadata && { metadata: slimMetadata(job.metadata, local) }),
+    ...(metadata && { metadata }),
     ...(spec && {
       spec: {
         ...(spec.ttlSecondsAfterFinished !== undefined && { ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished }),
         ...(spec.suspend !== undefined && { suspend: spec.suspend }),
-        template: { ...(annotations && { metadata: { annotations: pooledValues(annotations, local) } }) },
+        template: { ...(templateAnnotations && { metadata: { annotations: pooledValues(templateAnnotations, local) } }) },
         // selector and template.spec are required by the type, never read from the cache
       },
     }),
     ...(job.status && { status: job.status.startTime === undefined ? job.status : { ...job.status, startTime: pooledTime(job.status.startTime) } }),
   };
+  if (!keepMessage) withoutMessage.add(slim);
+  return slim;
 }
 
 /** The pod labels the pod index and the Job routing read (outcome/pods.ts). */
 const POD_LABELS_KEPT = ['batch.kubernetes.io/controller-uid', 'batch.kubernetes.io/job-name'];
 
 /**
- * A pod: who owns it, when it was made, and how its scheduling and containers went. Its
- * annotations (a copy of the template's, the payload included), images, IPs and timestamps of
- * conditions are never read.
+ * What is read of a pod is why it could not be scheduled (while pending) and how its containers
+ * ended (once one has). A pod whose containers are all running has neither: the cache does not
+ * hold it, so 10,000 long-running Jobs cost no pod entries (a pod that was cached and starts
+ * running leaves the cache as deleted; it comes back when it ends).
  */
-export function slimPod(pod: k8s.V1Pod): k8s.V1Pod {
+export function podWorthCaching(pod: k8s.V1Pod): boolean {
+  const status = pod.status;
+  if (status?.phase !== 'Running' || pod.metadata?.deletionTimestamp) return true;
+  const containers = status.containerStatuses ?? [];
+  return containers.length === 0 || containers.some((c) => c.state?.running === undefined);
+}
+
+/**
+ * A pod worth caching: who owns it, when it was made, and how its scheduling and containers went.
+ * Its annotations (a copy of the template's, the payload included), images, IPs and timestamps of
+ * conditions are never read. Undefined: not worth caching (podWorthCaching).
+ */
+export function slimPod(pod: k8s.V1Pod): k8s.V1Pod | undefined {
+  if (!podWorthCaching(pod)) return undefined;
   const metadata = pod.metadata;
   const status = pod.status;
   const local = localCopies();

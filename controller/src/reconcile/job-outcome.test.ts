@@ -106,7 +106,19 @@ describe('JobOutcomeReconciler', () => {
     await h.reconcile(name(job));
     expect(h.sink.writes.at(-1)?.fields).toMatchObject({ status: 'failed', error: 'no node could run the pod for 60s: 0/3 nodes have nvidia.com/gpu' });
     expect(h.job(name(job))).toBeUndefined();
-    expect(h.sqs.messages(h.dlqUrl)).toHaveLength(1);
+    // The cache kept the unfinished Job without its message: its dead letter read the Job once.
+    expect(h.sqs.messages(h.dlqUrl).map((m) => m.body)).toEqual(['{"id":"r-5"}']);
+    expect(h.kube.count('read', 'Job')).toBe(1);
+  });
+
+  it('reads a finished Job\'s outcome from the cache alone, its message included', async () => {
+    const h = outcomeHarness({ jobTypes: [withSink()] });
+    const job = h.createJob('{"id":"r-6"}', { statusKey: 'r-6' });
+    await h.reconcile(name(job));
+    h.finish(name(job), { result: 'Failed', message: 'boom' });
+    await h.reconcile(name(job));
+    expect(h.sqs.messages(h.dlqUrl).map((m) => m.body)).toEqual(['{"id":"r-6"}']);
+    expect(h.kube.count('read', 'Job')).toBe(0);
   });
 });
 

@@ -13,6 +13,7 @@ import type { JobTypeLookup } from '../dispatch/plan.ts';
 import { ANNOTATION_FAN_IN_GROUP, ANNOTATION_OUTCOME_DONE, ANNOTATION_PAYLOAD, LABEL_BINDING, LABEL_JOB_TYPE } from '../job/labels.ts';
 import { isNotFound, mergePatch, type BatchApi, type CoreApi } from '../kube/client.ts';
 import { EventReason } from '../kube/event-reasons.ts';
+import { messageLeftOut } from '../kube/slim.ts';
 import { done, requeueAfter, TerminalError, type ReconcileRequest, type ReconcileResult } from '../kube/work-queue.ts';
 import type { Logger } from '../log.ts';
 import { jobFinished, messagesDeadLettered } from '../metrics.ts';
@@ -70,8 +71,9 @@ export class JobOutcomeReconciler {
 
   readonly reconcile = async ({ namespace, name, logger }: ReconcileRequest): Promise<ReconcileResult> => {
     const { ledger } = this.#deps;
-    const job = this.#deps.jobs.get(namespace!, name);
-    if (!job || !hasOutcomeFinalizer(job) || ledger.isReleased(job)) return done;
+    const cached = this.#deps.jobs.get(namespace!, name);
+    if (!cached || !hasOutcomeFinalizer(cached) || ledger.isReleased(cached)) return done;
+    let job = cached;
     const found = this.#deps.jobTypes(namespace!, job.metadata?.labels?.[LABEL_JOB_TYPE] ?? '');
     const jobType = 'jobType' in found ? found.jobType : undefined;
     const terminal = (error: unknown) => {
@@ -95,6 +97,15 @@ export class JobOutcomeReconciler {
         phase = 'failed';
         override = pending.failed;
         deleteJob = true;
+        // The cache keeps an unfinished Job without its message; its dead letter needs it.
+        if (messageLeftOut(job)) {
+          const whole = await this.#deps.batch.readNamespacedJob({ namespace: namespace!, name }).catch((error: unknown) => {
+            if (isNotFound(error)) return undefined;
+            throw error;
+          });
+          if (!whole || !hasOutcomeFinalizer(whole)) return done;
+          job = whole;
+        }
       }
     }
 

@@ -83,12 +83,17 @@ export function outcomeHarness(options: { jobTypes: JobType[]; deps?: Partial<Jo
   // The caches keep what the controller's informers keep.
   const jobs = kube.cache<k8s.V1Job>('Job', slimJob);
   const pods = new PodsByJob();
-  // As an informer does: list what exists, then watch.
-  for (const pod of kube.all<k8s.V1Pod>('Pod')) pods.handlers.add!(slimPod(pod));
+  // As an informer does: list what exists, then watch; a pod not worth caching is not held.
+  const onPod = (pod: k8s.V1Pod) => {
+    const slim = slimPod(pod);
+    if (slim) pods.handlers.add!(slim);
+    else pods.handlers.delete!(pod);
+  };
+  for (const pod of kube.all<k8s.V1Pod>('Pod')) onPod(pod);
   kube.watch(({ type, kind, object }) => {
     if (kind !== 'Pod') return;
-    if (type === 'DELETED') pods.handlers.delete!(slimPod(object));
-    else pods.handlers.add!(slimPod(object));
+    if (type === 'DELETED') pods.handlers.delete!(object);
+    else onPod(object);
   });
   const clock = { now: options.deps?.now ?? (() => new Date()) };
   const confirmations = options.confirmations ?? new DeleteConfirmations();
