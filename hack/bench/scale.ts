@@ -11,7 +11,8 @@
 //  --variant NAME:SETTINGS (repeatable) does the same for other settings of the bundle: each
 //  setting is a Node flag added to the image's (--optimize-for-size) or a variable of the
 //  controller's environment (MALLOC_ARENA_MAX=2) or memory-limit=512Mi, which runs it in a memory
-//  cgroup with that limit as a container's would (root only); the first variant is the baseline.
+//  cgroup with that limit as a container's would (root only), or bundle=PATH, another build's bundle
+//  (an earlier commit's, built in a git worktree); the first variant is the baseline.
 // Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking] [--heap-snapshot] [--entries bundle] [--variant NAME:SETTINGS …]
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
@@ -42,8 +43,8 @@ const { values } = parseArgs({
 });
 const entryPaths = { bundle: sluiceBundle, sources: sluiceSources } as const;
 type Entry = keyof typeof entryPaths;
-/** One way of running the controller: which entry, Node flags beyond the image's, environment. */
-type Variant = { name: string; entry: Entry; flags: string[]; env: Record<string, string>; memoryLimit?: string };
+/** One way of running the controller: which entry (or another build's bundle), Node flags beyond the image's, environment. */
+type Variant = { name: string; entry: Entry; entryPath?: string; flags: string[]; env: Record<string, string>; memoryLimit?: string };
 const variants: Variant[] = values.variant.length > 0
   ? values.variant.map(parseVariant)
   : values.entries.split(',').filter(Boolean).map((name) => {
@@ -58,10 +59,12 @@ function parseVariant(text: string): Variant {
   for (const setting of settings.split(' ').filter(Boolean)) {
     const env = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(setting);
     const limit = /^memory-limit=(.+)$/.exec(setting)?.[1];
+    const bundle = /^bundle=(.+)$/.exec(setting)?.[1];
     if (env) variant.env[env[1]!] = env[2]!;
+    else if (bundle) variant.entryPath = resolve(bundle);
     else if (limit) parseMemoryQuantity((variant.memoryLimit = limit));
     else if (setting.startsWith('--')) variant.flags.push(setting);
-    else throw new Error(`--variant ${text}: ${setting} is neither a Node flag (--…), VARIABLE=value nor memory-limit=QUANTITY`);
+    else throw new Error(`--variant ${text}: ${setting} is neither a Node flag (--…), VARIABLE=value, memory-limit=QUANTITY nor bundle=PATH`);
   }
   return variant;
 }
@@ -77,7 +80,7 @@ const controllerFlags = ({ name, flags }: Variant) => [
   ...(heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(heapSnapshotDir, name)}`] : []),
 ];
 const describe = (variant: Variant) => [
-  variant.entry === 'bundle' ? "the image's bundle" : 'the TypeScript sources',
+  variant.entryPath ? `the bundle ${variant.entryPath}` : variant.entry === 'bundle' ? "the image's bundle" : 'the TypeScript sources',
   `Node flags: ${[...nodeFlags, ...variant.flags].join(' ') || "V8's defaults"}`,
   ...Object.entries(variant.env).map(([key, value]) => `${key}=${value}`),
   ...(variant.memoryLimit ? [`in a memory cgroup limited to ${variant.memoryLimit}`] : []),
@@ -139,7 +142,7 @@ async function tracking(variant: Variant): Promise<Memory> {
   const cgroup = variant.memoryLimit ? memoryCgroup(`sluice-bench-${run}-${variant.name}`, parseMemoryQuantity(variant.memoryLimit)) : undefined;
   const controller = startController({
     namespace, metricsPort: port, logName: 'bench-scale-controller', logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
-    nodeFlags: controllerFlags(variant), entry: entryPaths[variant.entry], env: variant.env, ...(cgroup && { cgroup }),
+    nodeFlags: controllerFlags(variant), entry: variant.entryPath ?? entryPaths[variant.entry], env: variant.env, ...(cgroup && { cgroup }),
   });
   await untilReady(port);
   await sleep(5000);
