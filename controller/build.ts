@@ -5,7 +5,7 @@
 // The sink drivers stay in chunks of their own, loaded when a StatusSink of their kind opens.
 //   node controller/build.ts [--outdir DIR]
 import { build } from 'esbuild';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -53,8 +53,25 @@ export async function buildController(outdir = defaultOutdir): Promise<BuiltCont
     const output = path.replace(/\.(map|LEGAL\.txt)$/, '');
     if (file.isFile() && !outputs.has(path) && !outputs.has(output)) await rm(path);
   }
+  for (const path of outputs.keys()) if (path.endsWith('.js')) await writeAscii(path);
   const entry = resolve(outdir, bundleEntry);
   return { entry, entryInputs: Object.keys(outputs.get(entry)?.inputs ?? {}) };
+}
+
+/**
+ * Escapes what esbuild's ASCII output leaves (a `µ` in a bundled regular expression literal): V8
+ * keeps a module's source for lazy compilation, and one character beyond ASCII makes the whole
+ * 5.5 MB a two-byte string, ≈ 5 MiB more resident memory. The source map's columns shift on that
+ * line only.
+ */
+export async function writeAscii(path: string): Promise<void> {
+  const text = await readFile(path, 'utf8');
+  const ascii = toAscii(text);
+  if (ascii !== text) await writeFile(path, ascii);
+}
+
+export function toAscii(text: string): string {
+  return text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 if (import.meta.main) {
