@@ -27,6 +27,16 @@ describe('chart CRD templates', () => {
   });
 });
 
+describe('values.yaml', () => {
+  it("gives the controller the image's own Node flags and entry (Dockerfile ENTRYPOINT)", () => {
+    const values = parse(readFileSync(resolve(repoRoot, 'charts/sluice/values.yaml'), 'utf8')) as { nodeFlags: string[] };
+    const entrypoint = /^ENTRYPOINT (.+)$/m.exec(readFileSync(resolve(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
+    expect(JSON.parse(entrypoint ?? '[]')).toEqual(['node', ...values.nodeFlags, 'controller/dist/sluice.js']);
+    const deployment = readFileSync(resolve(repoRoot, 'charts/sluice/templates/deployment.yaml'), 'utf8');
+    expect(deployment).toContain('- controller/dist/sluice.js');
+  });
+});
+
 describe('values.schema.json', () => {
   it('is up to date (npm run generate:chart)', () => {
     expect(readFileSync(valuesSchemaPath, 'utf8')).toBe(renderValuesSchema());

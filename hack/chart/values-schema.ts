@@ -81,6 +81,7 @@ export const valuesSchema: Schema = {
     podSecurityContext: names('PodSecurityContext.', ['appArmorProfile', 'fsGroup', 'fsGroupChangePolicy', 'runAsGroup', 'runAsNonRoot', 'runAsUser', 'seLinuxChangePolicy', 'seLinuxOptions', 'seccompProfile', 'supplementalGroups', 'supplementalGroupsPolicy', 'sysctls', 'windowsOptions']),
     securityContext: names('SecurityContext.', ['allowPrivilegeEscalation', 'appArmorProfile', 'capabilities', 'privileged', 'procMount', 'readOnlyRootFilesystem', 'runAsGroup', 'runAsNonRoot', 'runAsUser', 'seLinuxOptions', 'seccompProfile', 'windowsOptions']),
     resources: obj({ requests: resourceList, limits: resourceList, claims: list('Resource claims.') }),
+    nodeFlags: list("Node's flags for the controller.", { type: 'string', pattern: '^--[a-z0-9-]+(=.*)?$' }),
     tmpSizeLimit: quantity,
     terminationGracePeriodSeconds: int('Seconds to finish in-flight work on stop.'),
     livenessProbe: probe('/healthz'),
