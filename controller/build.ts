@@ -64,7 +64,7 @@ export async function buildController(outdir = defaultOutdir): Promise<BuiltCont
  * 5.5 MB a two-byte string, ≈ 5 MiB more resident memory. The source map's columns shift on that
  * line only.
  */
-export async function writeAscii(path: string): Promise<void> {
+async function writeAscii(path: string): Promise<void> {
   const text = await readFile(path, 'utf8');
   const ascii = toAscii(text);
   if (ascii !== text) await writeFile(path, ascii);

@@ -7,6 +7,7 @@ import {
   ANNOTATION_DECODE, ANNOTATION_DEDUPE_KEY, ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_MESSAGE_ID, ANNOTATION_PAYLOAD,
   ANNOTATION_PAYLOAD_DIGEST, ANNOTATION_RECEIPT_HANDLE, ANNOTATION_SENT_AT, ANNOTATION_STATUS_KEY, LABEL_MESSAGE_ID,
 } from '../job/labels.ts';
+import { jobPhase } from '../reconcile/job-phase.ts';
 
 /** Every cached object: server-side apply bookkeeping is never read. */
 export function withoutManagedFields<T extends k8s.KubernetesObject>(object: T): T {
@@ -88,26 +89,20 @@ function slimMetadata(metadata: k8s.V1ObjectMeta, local: Local, annotationsLeftO
 // is hundreds of bytes, and thousands of Jobs may run for hours. The rare outcome of an unfinished
 // Job (one that cannot be scheduled) reads the whole Job from the API server (messageLeftOut).
 const MESSAGE_ANNOTATIONS = new Set([ANNOTATION_DECODE, ANNOTATION_MESSAGE_ATTRIBUTES, ANNOTATION_RECEIPT_HANDLE]);
-const withoutMessage = new WeakSet<k8s.V1Job>();
 
-/** Whether this cached Job was kept without its message (see MESSAGE_ANNOTATIONS). */
+/** Whether this cached Job (slimJob) was kept without its message: its outcome is not due yet. */
 export function messageLeftOut(job: k8s.V1Job): boolean {
-  return withoutMessage.has(job);
-}
-
-function outcomeDue(job: k8s.V1Job): boolean {
-  if (job.metadata?.deletionTimestamp) return true;
-  return job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ?? false;
+  return !job.metadata?.deletionTimestamp && jobPhase(job) === 'active';
 }
 
 /** A Job: its metadata, status, TTL and, once its outcome is due, its message. */
 export function slimJob(job: k8s.V1Job): k8s.V1Job {
   const spec = job.spec;
-  const keepMessage = outcomeDue(job);
+  const keepMessage = !messageLeftOut(job);
   const templateAnnotations = keepMessage ? spec?.template?.metadata?.annotations : undefined;
   const local = localCopies();
   const metadata = job.metadata && slimMetadata(job.metadata, local, keepMessage ? undefined : MESSAGE_ANNOTATIONS);
-  const slim: k8s.V1Job = {
+  return {
     apiVersion: pooled(job.apiVersion),
     kind: pooled(job.kind),
     ...(metadata && { metadata }),
@@ -121,8 +116,6 @@ export function slimJob(job: k8s.V1Job): k8s.V1Job {
     }),
     ...(job.status && { status: job.status.startTime === undefined ? job.status : { ...job.status, startTime: pooledTime(job.status.startTime) } }),
   };
-  if (!keepMessage) withoutMessage.add(slim);
-  return slim;
 }
 
 /** The pod labels the pod index and the Job routing read (outcome/pods.ts). */
