@@ -21,7 +21,7 @@ import { mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../lib/stack-env.ts';
-import { buildSluice, connect, sleep, SLUICE_NODE_FLAGS, sluiceArgs, sluiceBundle, sluiceSources, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { buildSluice, connect, sleep, SLUICE_NODE_FLAGS, sluiceArgs, sluiceBundle, sluiceEnv, sluiceSources, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { memoryCgroup, parseMemoryQuantity } from '../lib/cgroup.ts';
 import { heapSummaryTables } from './heap-summary.ts';
 import { cpuSeconds, eachInParallel, ratio, removeJobs, removeNamespaces, rssMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
@@ -283,7 +283,7 @@ async function dispatchers() {
       return spawn(process.execPath, sluiceArgs([
         'dispatch', '--binding', `${namespace}/${binding}`,
         '--identity', `bench-${replicas}-${i}`, '--metrics-bind-address', `127.0.0.1:${18090 + i}`, '--progress-url', '',
-      ], nodeFlags), { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' } });
+      ], nodeFlags), { stdio: ['ignore', log, log], env: sluiceEnv({ LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' }) });
     });
     await until(() => seen.length >= drain, 600_000, 200);
     await sleep(3000); // any duplicate would show by now

@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { HOSTILE_BINDING, HOSTILE_JOB_TYPES, hostileMessages, travelsOnSqs, type HostileMessage } from '../../controller/src/decode/hostile-messages.ts';
-import { buildSluice, connect, sleep, sluiceArgs } from '../lib/cluster.ts';
+import { buildSluice, connect, sleep, sluiceArgs, sluiceEnv } from '../lib/cluster.ts';
 import { watchNamespaceJobs } from '../lib/job-watch.ts';
 import { rssMiB } from '../lib/process-stats.ts';
 import { repoRoot } from '../lib/stack-env.ts';
@@ -234,7 +234,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       'controller', '--namespace', namespace, '--lease-namespace', namespace,
       '--lease-duration', String(LEASE_SECONDS), '--identity', `soak-${slot}-${Date.now()}`, '--metrics-bind-address', '127.0.0.1:0',
       '--progress-bind-address', '', '--progress-url', '',
-    ]), { stdio: ['ignore', log, log], env: { ...process.env, LOG_LEVEL: 'info' } });
+    ]), { stdio: ['ignore', log, log], env: sluiceEnv({ LOG_LEVEL: 'info' }) });
     controllers.set(slot, child);
   };
   startOne(0);

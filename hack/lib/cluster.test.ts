@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imageNodeFlags, SLUICE_NODE_FLAGS, sluiceArgs } from './cluster.ts';
+import { imageEnv, imageNodeFlags, SLUICE_IMAGE_ENV, SLUICE_NODE_FLAGS, sluiceArgs, sluiceEnv } from './cluster.ts';
 
 describe('the local processes run Node as the image does', () => {
   it('read the flags from the ENTRYPOINT', () => {
@@ -22,5 +22,19 @@ describe('the local processes run Node as the image does', () => {
     expect(args.slice(SLUICE_NODE_FLAGS.length + 1)).toEqual(['controller', '--namespace', 'a']);
     expect(args[SLUICE_NODE_FLAGS.length]).toMatch(/controller\/dist\/sluice\.js$/);
     expect(sluiceArgs(['dispatch'], [])[0]).toMatch(/sluice\.js$/);
+  });
+
+  it("take the environment from the ENV lines of the image's last stage", () => {
+    const dockerfile = 'FROM a AS build\nENV BUILD_ONLY=1\nFROM a\nENV NODE_ENV=production\nENV A=1 B=x=y\nENTRYPOINT ["node", "m.js"]\n';
+    expect(imageEnv(dockerfile)).toEqual({ NODE_ENV: 'production', A: '1', B: 'x=y' });
+    expect(imageEnv('FROM a\n')).toEqual({});
+    expect(() => imageEnv('FROM a\nENV A 1\n')).toThrow(/ENV KEY=value/);
+  });
+
+  it("give a local process the image's environment under its own settings", () => {
+    expect(SLUICE_IMAGE_ENV).toHaveProperty('MALLOC_MMAP_THRESHOLD_');
+    const env = sluiceEnv({ LOG_LEVEL: 'debug', NODE_ENV: 'test' });
+    expect(env).toMatchObject({ ...SLUICE_IMAGE_ENV, LOG_LEVEL: 'debug', NODE_ENV: 'test' });
+    expect(env.PATH).toBe(process.env.PATH);
   });
 });

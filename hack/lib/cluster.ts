@@ -60,6 +60,32 @@ export function imageNodeFlags(dockerfile: string): string[] {
   return (entrypoint as string[]).slice(1, script === -1 ? undefined : script);
 }
 
+/**
+ * The environment the image gives the controller and dispatcher processes, read from the ENV lines
+ * of the Dockerfile's last stage (glibc's allocator setting among them: docs/install.md, "Memory").
+ */
+export const SLUICE_IMAGE_ENV: Record<string, string> = imageEnv(readFileSync(resolve(repoRoot, 'Dockerfile'), 'utf8'));
+
+/** The variables an image's ENV lines set, in its last stage (key=value form only). */
+export function imageEnv(dockerfile: string): Record<string, string> {
+  const lines = dockerfile.split('\n');
+  const lastStage = lines.findLastIndex((l) => /^FROM\s/.test(l));
+  const env: Record<string, string> = {};
+  for (const line of lines.slice(lastStage + 1).filter((l) => l.startsWith('ENV '))) {
+    for (const pair of line.slice('ENV '.length).trim().split(/\s+/)) {
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
+      if (!match) throw new Error(`Dockerfile: expected ENV KEY=value, got ${line}`);
+      env[match[1]!] = match[2]!;
+    }
+  }
+  return env;
+}
+
+/** The environment for a local `sluice` process: this one's, the image's ENV, then these. */
+export function sluiceEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...SLUICE_IMAGE_ENV, ...extra };
+}
+
 /** The bundled `sluice` binary, as the image runs it (controller/build.ts). */
 export const sluiceBundle = resolve(defaultOutdir, bundleEntry);
 
@@ -109,11 +135,11 @@ export function startController(options: {
   ], options.nodeFlags, options.entry)), {
     stdio: ['ignore', log, log],
     detached: options.detached ?? false,
-    env: {
-      ...process.env, LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'info',
+    env: sluiceEnv({
+      LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'info',
       ...(options.cpuProfileDir && { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${options.cpuProfileDir}`.trim() }),
       ...options.env,
-    },
+    }),
   });
   if (options.detached) child.unref();
   return child;

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { sluiceArgs } from '../../../hack/lib/cluster.ts';
+import { sluiceArgs, sluiceEnv } from '../../../hack/lib/cluster.ts';
 import { repoRoot } from './stack.ts';
 
 export type ControllerProcess = {
@@ -61,7 +61,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     ...(options.args ?? []),
   ]), {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'debug', ...options.env },
+    env: sluiceEnv({ LOG_LEVEL: 'debug', ...options.env }),
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
