@@ -138,6 +138,23 @@ describe('cache slimming', () => {
     expect(messageLeftOut(slimJob({ ...running, status: { conditions: [{ type: 'FailureTarget', status: 'True' }] } }))).toBe(true);
   });
 
+  it('shares one frozen spec among the unfinished Jobs of one TTL, and keeps uncounted pods only when there are some', () => {
+    const unfinished = (ttl: number, name: string): k8s.V1Job => ({
+      ...job, metadata: { ...job.metadata, name }, spec: { ...job.spec!, ttlSecondsAfterFinished: ttl },
+      status: { active: 1, uncountedTerminatedPods: {} },
+    });
+    const [a, b, other] = [slimJob(unfinished(600, 'a')), slimJob(unfinished(600, 'b')), slimJob(unfinished(60, 'c'))];
+    expect(a.spec).toBe(b.spec);
+    expect(Object.isFrozen(a.spec)).toBe(true);
+    expect(a.spec).toEqual({ ttlSecondsAfterFinished: 600, template: {} });
+    expect(other.spec?.ttlSecondsAfterFinished).toBe(60);
+    // A finished Job keeps its own, with the payload.
+    expect(slimJob(job).spec).not.toBe(slimJob({ ...job, metadata: { ...job.metadata, name: 'd' } }).spec);
+    expect(a.status).toEqual({ active: 1 });
+    const uncounted = { succeeded: ['pod-uid'] };
+    expect(slimJob({ ...job, status: { ...job.status, uncountedTerminatedPods: uncounted } }).status?.uncountedTerminatedPods).toEqual(uncounted);
+  });
+
   it('holds no pod whose containers are all running, and every other pod', () => {
     const withStatus = (status: k8s.V1PodStatus, deletionTimestamp?: Date): k8s.V1Pod => ({ ...pod, metadata: { ...pod.metadata, ...(deletionTimestamp && { deletionTimestamp }) }, status });
     const container = (state: k8s.V1ContainerState): k8s.V1ContainerStatus => ({ name: 'job', image: 'i', imageID: '', ready: true, restartCount: 0, state });

@@ -106,15 +106,42 @@ export function slimJob(job: k8s.V1Job): k8s.V1Job {
     apiVersion: pooled(job.apiVersion),
     kind: pooled(job.kind),
     ...(metadata && { metadata }),
-    ...(spec && {
-      spec: {
-        ...(spec.ttlSecondsAfterFinished !== undefined && { ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished }),
-        ...(spec.suspend !== undefined && { suspend: spec.suspend }),
-        template: { ...(templateAnnotations && { metadata: { annotations: pooledValues(templateAnnotations, local) } }) },
-        // selector and template.spec are required by the type, never read from the cache
-      },
-    }),
-    ...(job.status && { status: job.status.startTime === undefined ? job.status : { ...job.status, startTime: pooledTime(job.status.startTime) } }),
+    ...(spec && { spec: templateAnnotations ? slimSpec(spec, { metadata: { annotations: pooledValues(templateAnnotations, local) } }) : sharedSpec(spec) }),
+    ...(job.status && { status: slimStatus(job.status) }),
+  };
+}
+
+// selector and template.spec are required by the type, never read from the cache
+function slimSpec(spec: k8s.V1JobSpec, template: k8s.V1PodTemplateSpec): k8s.V1JobSpec {
+  return {
+    ...(spec.ttlSecondsAfterFinished !== undefined && { ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished }),
+    ...(spec.suspend !== undefined && { suspend: spec.suspend }),
+    template,
+  };
+}
+
+// Without the message, what is kept of a spec is the same few values for every Job of a JobType:
+// one frozen copy of each serves them all.
+const sharedSpecs = new Map<string, k8s.V1JobSpec>();
+
+function sharedSpec(spec: k8s.V1JobSpec): k8s.V1JobSpec {
+  const key = `${spec.ttlSecondsAfterFinished}/${spec.suspend}`;
+  let shared = sharedSpecs.get(key);
+  if (!shared) {
+    shared = Object.freeze(slimSpec(spec, Object.freeze({}) as k8s.V1PodTemplateSpec));
+    if (sharedSpecs.size < 1_000) sharedSpecs.set(key, shared);
+  }
+  return shared;
+}
+
+/** A Job's status, less the empty uncountedTerminatedPods the Job controller sets on every Job (never read). */
+function slimStatus(status: k8s.V1JobStatus): k8s.V1JobStatus {
+  const { uncountedTerminatedPods, ...rest } = status;
+  const uncounted = uncountedTerminatedPods && ((uncountedTerminatedPods.failed?.length ?? 0) + (uncountedTerminatedPods.succeeded?.length ?? 0) > 0);
+  return {
+    ...rest,
+    ...(uncounted && { uncountedTerminatedPods }),
+    ...(rest.startTime !== undefined && { startTime: pooledTime(rest.startTime) }),
   };
 }
 
