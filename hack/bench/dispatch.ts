@@ -1,7 +1,7 @@
 // Benchmark: a burst of messages through the real controller on the local stack, against a bare
 // loop creating the same Jobs on the same API server, in one run (machines are noisy; compare the
 // ratio). Reports message→Job latency (SQS SentTimestamp → Job seen by a watch) and throughput.
-// Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile] [--node-flags '--lite-mode'] [--image-flags '--max-semi-space-size=8']
+// Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile] [--node-flags '--lite-mode'] [--image-flags '--max-semi-space-size=8'] [--env KEY=VALUE …]
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { buildSluice, connect, quantile, sleep, SLUICE_NODE_FLAGS, startController, stopProcess } from '../lib/cluster.ts';
@@ -26,8 +26,15 @@ const { values } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     /** Node flags for the controller instead of the image's ENTRYPOINT flags ('' for V8's defaults). */
     'image-flags': { type: 'string' },
+    /** A variable for the controller beside the image's ENV (KEY= leaves one of the image's out). */
+    env: { type: 'string', multiple: true, default: [] },
   },
 });
+const controllerEnv = Object.fromEntries(values.env.map((pair) => {
+  const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
+  if (!match) throw new Error(`--env ${pair}: expected KEY=VALUE`);
+  return [match[1]!, match[2] === '' ? undefined : match[2]];
+}));
 const total = Number(values.messages);
 const bareConcurrency = Number(values['bare-concurrency']);
 const trickleRate = Number(values['trickle-rate']);
@@ -113,6 +120,7 @@ const profileDir = resolve(repoRoot, '.local/profiles', run);
 const controller = startController({
   namespace: sluiceNs, metricsPort: 18081, logName: 'bench-controller', logLevel: 'warn', ...(values.profile && { cpuProfileDir: profileDir }),
   nodeFlags: [...(values['image-flags']?.split(' ').filter(Boolean) ?? SLUICE_NODE_FLAGS), ...values['node-flags'].split(' ').filter(Boolean)],
+  env: controllerEnv,
 });
 await sleep(3000);
 

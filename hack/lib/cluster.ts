@@ -81,7 +81,7 @@ export function imageEnv(dockerfile: string): Record<string, string> {
   return env;
 }
 
-/** The environment for a local `sluice` process: this one's, the image's ENV, then these. */
+/** The environment for a local `sluice` process: this one's, the image's ENV, then these (undefined: left out; spawn skips it). */
 export function sluiceEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   return { ...process.env, ...SLUICE_IMAGE_ENV, ...extra };
 }
@@ -119,8 +119,8 @@ export function startController(options: {
   nodeFlags?: string[];
   /** What to run instead of the bundle (sluiceSources, for a benchmark comparing them). */
   entry?: string;
-  /** Variables added to the controller's environment (e.g. glibc's MALLOC_ARENA_MAX). */
-  env?: Record<string, string>;
+  /** Variables added to the controller's environment (e.g. glibc's MALLOC_ARENA_MAX); undefined leaves one out. */
+  env?: Record<string, string | undefined>;
   /** Run it inside this memory cgroup, as under a container's memory limit. */
   cgroup?: MemoryCgroup;
 }): ChildProcess {
