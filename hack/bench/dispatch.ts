@@ -4,7 +4,7 @@
 // Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile] [--node-flags '--lite-mode'] [--image-flags '--max-semi-space-size=8'] [--env KEY=VALUE …]
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
-import { buildSluice, connect, quantile, sleep, SLUICE_NODE_FLAGS, startController, stopProcess } from '../lib/cluster.ts';
+import { buildSluice, connect, envOverride, quantile, sleep, SLUICE_NODE_FLAGS, startController, stopProcess } from '../lib/cluster.ts';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
@@ -30,10 +30,10 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
   },
 });
-const controllerEnv = Object.fromEntries(values.env.map((pair) => {
-  const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(pair);
-  if (!match) throw new Error(`--env ${pair}: expected KEY=VALUE`);
-  return [match[1]!, match[2] === '' ? undefined : match[2]];
+const controllerEnv = Object.fromEntries(values.env.map((text) => {
+  const setting = envOverride(text);
+  if (!setting) throw new Error(`--env ${text}: expected KEY=VALUE (KEY= leaves one of the image's out)`);
+  return setting;
 }));
 const total = Number(values.messages);
 const bareConcurrency = Number(values['bare-concurrency']);

@@ -10,9 +10,10 @@
 //  image's bundle, and the TypeScript sources as Node strips them) and compares their memory.
 //  --variant NAME:SETTINGS (repeatable) does the same for other settings of the bundle: each
 //  setting is a Node flag added to the image's (--optimize-for-size) or a variable of the
-//  controller's environment (MALLOC_ARENA_MAX=2) or memory-limit=512Mi, which runs it in a memory
-//  cgroup with that limit as a container's would (root only), or bundle=PATH, another build's bundle
-//  (an earlier commit's, built in a git worktree); the first variant is the baseline.
+//  controller's environment (MALLOC_ARENA_MAX=2; KEY= leaves out one of the image's) or
+//  memory-limit=512Mi, which runs it in a memory cgroup with that limit as a container's would
+//  (root only), or bundle=PATH, another build's bundle (an earlier commit's, built in a git
+//  worktree); the first variant is the baseline.
 // Usage: node hack/bench/scale.ts [--jobs 10000] [--bindings 100] [--steady 60] [--drain 2000] [--replicas 1,2,4] [--skip-tracking] [--heap-snapshot] [--entries bundle] [--variant NAME:SETTINGS …]
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
@@ -21,7 +22,7 @@ import { mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../lib/stack-env.ts';
-import { buildSluice, connect, sleep, SLUICE_NODE_FLAGS, sluiceArgs, sluiceBundle, sluiceEnv, sluiceSources, startController, stopProcess, untilReady } from '../lib/cluster.ts';
+import { buildSluice, connect, envOverride, sleep, SLUICE_NODE_FLAGS, sluiceArgs, sluiceBundle, sluiceEnv, sluiceSources, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { memoryCgroup, parseMemoryQuantity } from '../lib/cgroup.ts';
 import { heapSummaryTables } from './heap-summary.ts';
 import { cpuSeconds, eachInParallel, ratio, removeJobs, removeNamespaces, rssMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
@@ -44,7 +45,7 @@ const { values } = parseArgs({
 const entryPaths = { bundle: sluiceBundle, sources: sluiceSources } as const;
 type Entry = keyof typeof entryPaths;
 /** One way of running the controller: which entry (or another build's bundle), Node flags beyond the image's, environment. */
-type Variant = { name: string; entry: Entry; entryPath?: string; flags: string[]; env: Record<string, string>; memoryLimit?: string };
+type Variant = { name: string; entry: Entry; entryPath?: string; flags: string[]; env: Record<string, string | undefined>; memoryLimit?: string };
 const variants: Variant[] = values.variant.length > 0
   ? values.variant.map(parseVariant)
   : values.entries.split(',').filter(Boolean).map((name) => {
@@ -57,10 +58,10 @@ function parseVariant(text: string): Variant {
   if (!name || !/^[a-z0-9-]+$/.test(name)) throw new Error(`--variant ${text}: expected NAME:SETTINGS with a lowercase name, e.g. small-heap:--optimize-for-size`);
   const variant: Variant = { name, entry: 'bundle', flags: [], env: {} };
   for (const setting of settings.split(' ').filter(Boolean)) {
-    const env = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(setting);
+    const env = envOverride(setting);
     const limit = /^memory-limit=(.+)$/.exec(setting)?.[1];
     const bundle = /^bundle=(.+)$/.exec(setting)?.[1];
-    if (env) variant.env[env[1]!] = env[2]!;
+    if (env) variant.env[env[0]] = env[1];
     else if (bundle) variant.entryPath = resolve(bundle);
     else if (limit) parseMemoryQuantity((variant.memoryLimit = limit));
     else if (setting.startsWith('--')) variant.flags.push(setting);
@@ -82,7 +83,7 @@ const controllerFlags = ({ name, flags }: Variant) => [
 const describe = (variant: Variant) => [
   variant.entryPath ? `the bundle ${variant.entryPath}` : variant.entry === 'bundle' ? "the image's bundle" : 'the TypeScript sources',
   `Node flags: ${[...nodeFlags, ...variant.flags].join(' ') || "V8's defaults"}`,
-  ...Object.entries(variant.env).map(([key, value]) => `${key}=${value}`),
+  ...Object.entries(variant.env).map(([key, value]) => value === undefined ? `without the image's ${key}` : `${key}=${value}`),
   ...(variant.memoryLimit ? [`in a memory cgroup limited to ${variant.memoryLimit}`] : []),
 ].join('; ');
 

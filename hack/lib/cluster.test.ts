@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imageEnv, imageNodeFlags, SLUICE_IMAGE_ENV, SLUICE_NODE_FLAGS, sluiceArgs, sluiceEnv } from './cluster.ts';
+import { envOverride, imageEnv, imageNodeFlags, SLUICE_IMAGE_ENV, SLUICE_NODE_FLAGS, sluiceArgs, sluiceEnv } from './cluster.ts';
 
 describe('the local processes run Node as the image does', () => {
   it('read the flags from the ENTRYPOINT', () => {
@@ -29,6 +29,13 @@ describe('the local processes run Node as the image does', () => {
     expect(imageEnv(dockerfile)).toEqual({ NODE_ENV: 'production', A: '1', B: 'x=y' });
     expect(imageEnv('FROM a\n')).toEqual({});
     expect(() => imageEnv('FROM a\nENV A 1\n')).toThrow(/ENV KEY=value/);
+  });
+
+  it("let a benchmark set a variable or leave out one of the image's", () => {
+    expect(envOverride('MALLOC_ARENA_MAX=2')).toEqual(['MALLOC_ARENA_MAX', '2']);
+    expect(envOverride('MALLOC_MMAP_THRESHOLD_=')).toEqual(['MALLOC_MMAP_THRESHOLD_', undefined]);
+    expect(envOverride('memory-limit=512Mi')).toBeUndefined();
+    expect(envOverride('--lite-mode')).toBeUndefined();
   });
 
   it("give a local process the image's environment under its own settings", () => {

@@ -48,7 +48,8 @@ export async function applyCrds(apply: (object: k8s.KubernetesObject) => Promise
  * Node's flags for the controller and dispatcher processes, read from the image's ENTRYPOINT
  * (Dockerfile; docs/install.md, "Memory", says why): the local processes measure what ships.
  */
-export const SLUICE_NODE_FLAGS: string[] = imageNodeFlags(readFileSync(resolve(repoRoot, 'Dockerfile'), 'utf8'));
+const dockerfile = readFileSync(resolve(repoRoot, 'Dockerfile'), 'utf8');
+export const SLUICE_NODE_FLAGS: string[] = imageNodeFlags(dockerfile);
 
 /** The flags between `node` and the script in a Dockerfile's exec-form ENTRYPOINT. */
 export function imageNodeFlags(dockerfile: string): string[] {
@@ -64,7 +65,19 @@ export function imageNodeFlags(dockerfile: string): string[] {
  * The environment the image gives the controller and dispatcher processes, read from the ENV lines
  * of the Dockerfile's last stage (glibc's allocator setting among them: docs/install.md, "Memory").
  */
-export const SLUICE_IMAGE_ENV: Record<string, string> = imageEnv(readFileSync(resolve(repoRoot, 'Dockerfile'), 'utf8'));
+export const SLUICE_IMAGE_ENV: Record<string, string> = imageEnv(dockerfile);
+
+/** KEY=VALUE (an environment variable's usual upper-case name), or undefined for anything else. */
+export function envPair(text: string): [string, string] | undefined {
+  const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/s.exec(text);
+  return match ? [match[1]!, match[2]!] : undefined;
+}
+
+/** A benchmark's setting for the controller's environment: KEY=VALUE, or KEY= to leave out one of the image's. */
+export function envOverride(text: string): [string, string | undefined] | undefined {
+  const pair = envPair(text);
+  return pair && [pair[0], pair[1] === '' ? undefined : pair[1]];
+}
 
 /** The variables an image's ENV lines set, in its last stage (key=value form only). */
 export function imageEnv(dockerfile: string): Record<string, string> {
@@ -72,10 +85,10 @@ export function imageEnv(dockerfile: string): Record<string, string> {
   const lastStage = lines.findLastIndex((l) => /^FROM\s/.test(l));
   const env: Record<string, string> = {};
   for (const line of lines.slice(lastStage + 1).filter((l) => l.startsWith('ENV '))) {
-    for (const pair of line.slice('ENV '.length).trim().split(/\s+/)) {
-      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
-      if (!match) throw new Error(`Dockerfile: expected ENV KEY=value, got ${line}`);
-      env[match[1]!] = match[2]!;
+    for (const text of line.slice('ENV '.length).trim().split(/\s+/)) {
+      const pair = envPair(text);
+      if (!pair) throw new Error(`Dockerfile: expected ENV KEY=value, got ${line}`);
+      env[pair[0]] = pair[1];
     }
   }
   return env;
