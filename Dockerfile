@@ -22,8 +22,8 @@ RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /us
       /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
 WORKDIR /app
 ENV NODE_ENV=production
-# glibc's malloc serves blocks of 32 KiB and more (V8's compiler zones among them) by mmap, so they
-# go back to the kernel when freed instead of staying as holes in its heap (docs/install.md, "Memory").
+# glibc's malloc serves blocks of 32 KiB and more by mmap, so they go back to the kernel when freed
+# instead of staying as holes in its heap (docs/install.md, "Memory").
 ENV MALLOC_MMAP_THRESHOLD_=32768
 # The bundle needs no node_modules.
 COPY --from=build /app/controller/dist controller/dist
