@@ -4,7 +4,9 @@
 // the type stripper's WebAssembly, all of client-node's generated models; docs/benchmarks.md).
 // The sink drivers stay in chunks of their own, loaded when a StatusSink of their kind opens.
 //   node controller/build.ts [--outdir DIR]
-import { build } from 'esbuild';
+import http2 from 'node:http2';
+import { builtinModules } from 'node:module';
+import { build, type Plugin } from 'esbuild';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +44,7 @@ export async function buildController(outdir = defaultOutdir): Promise<BuiltCont
     banner: { js: "import { createRequire as __sluiceRequire } from 'node:module'; const require = __sluiceRequire(import.meta.url);" },
     // Optional native add-ons the drivers try to load and do without.
     external: ['pg-native', 'kerberos', '@mongodb-js/zstd', 'snappy', 'mongodb-client-encryption', 'bufferutil', 'utf-8-validate'],
+    plugins: [builtinsByRequire],
     legalComments: 'linked',
     logLevel: 'warning',
     metafile: true,
@@ -56,6 +59,53 @@ export async function buildController(outdir = defaultOutdir): Promise<BuiltCont
   for (const path of outputs.keys()) if (path.endsWith('.js')) await writeAscii(path);
   const entry = resolve(outdir, bundleEntry);
   return { entry, entryInputs: Object.keys(outputs.get(entry)?.inputs ?? {}) };
+}
+
+const builtinFilter = new RegExp(`^(node:)?(${builtinModules.map((name) => name.replace(/[/]/g, '\\/')).join('|')})$`);
+const cjsBuiltin = 'cjs-builtin';
+const lazyHttp2 = 'lazy-http2';
+
+/**
+ * Loads Node's built-in modules with require() where the sources import them. Importing a built-in
+ * as an ES module reads every export, and some are getters that load more: `node:http`'s
+ * WebSocket, CloseEvent and MessageEvent load Node's own copy of undici (nothing here uses it).
+ * require() leaves them unread until used; named imports become property reads at the point of use,
+ * as esbuild does for any CommonJS module.
+ *
+ * `node:http2` is loaded on first use only: undici and the AWS SDK's HTTP handler require it at
+ * start for its constants (≈ 4 MiB resident with Node's HTTP/2 client and server), and neither
+ * speaks HTTP/2 here. Its constants are copied in at build time from the Node that builds, the
+ * image's.
+ */
+export const builtinsByRequire: Plugin = {
+  name: 'builtins-by-require',
+  setup(build) {
+    build.onResolve({ filter: builtinFilter }, ({ path, kind, namespace }) => {
+      const name = path.startsWith('node:') ? path : `node:${path}`;
+      if (namespace === cjsBuiltin || namespace === lazyHttp2) return { path: name, external: true };
+      if (name === 'node:http2') return { path: name, namespace: lazyHttp2 };
+      if (kind !== 'import-statement') return { path: name, external: true };
+      return { path: name, namespace: cjsBuiltin };
+    });
+    build.onLoad({ filter: /.*/, namespace: cjsBuiltin }, ({ path }) => ({
+      contents: `module.exports = require(${JSON.stringify(path)});`,
+      loader: 'js',
+    }));
+    build.onLoad({ filter: /.*/, namespace: lazyHttp2 }, () => ({ contents: lazyHttp2Source(), loader: 'js' }));
+  },
+};
+
+/** A CommonJS module: http2's constants as plain values, every other export a getter that loads it. */
+export function lazyHttp2Source(): string {
+  const names = Object.keys(http2).filter((name) => name !== 'constants');
+  return [
+    `const constants = Object.freeze(${JSON.stringify(http2.constants)});`,
+    'let http2;',
+    "const load = () => (http2 ??= require('node:http2'));",
+    'Object.defineProperty(exports, "constants", { enumerable: true, value: constants });',
+    `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
+    '',
+  ].join('\n');
 }
 
 /**

@@ -86,7 +86,7 @@ export async function runDispatcher(options: DispatcherProcessOptions): Promise<
       const aws = awsClientOptions(binding.spec, credentials);
       return {
         sqs: makeSqsClient(aws),
-        payloads: s3PayloadStore(makeS3Client(aws)),
+        payloads: s3PayloadStore(() => makeS3Client(aws)),
         batch: clients.batch,
         core: clients.core,
         createLimit,

@@ -49,7 +49,7 @@ export async function routeMessage(namespace: string, name: string, body: string
     Attributes: { SentTimestamp: String(Date.now()), ApproximateReceiveCount: '1' },
     MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
   };
-  const plan = await planMessage(binding, compileBinding(binding), message, jobTypes, s3PayloadStore(makeS3Client(awsClientOptions(binding.spec))));
+  const plan = await planMessage(binding, compileBinding(binding), message, jobTypes, s3PayloadStore(() => makeS3Client(awsClientOptions(binding.spec))));
   if (plan.action === 'dead-letter') {
     out(`dead-letter: ${plan.reason}: ${plan.detail}`);
     return false;

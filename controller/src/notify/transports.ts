@@ -1,7 +1,9 @@
 // Where notifications go: e-mail through SES or SMTP, Slack-compatible webhooks through fetch.
 // Each call is one attempt; the Notifier owns retries, so the clients here do not retry themselves.
-import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
-import { createTransport, type Transporter } from 'nodemailer';
+// The SES client and nodemailer load on the first e-mail of their kind: most installations send
+// none, and the two are ≈ 400 KB of the bundle the controller would otherwise keep in memory.
+import type { SESClient } from '@aws-sdk/client-ses';
+import type { Transporter } from 'nodemailer';
 import type { Notifications } from '../api/schemas.ts';
 import type { RenderedEmail } from './html.ts';
 import type { SlackMessage } from './slack.ts';
@@ -55,6 +57,7 @@ export class NetworkTransports implements Transports {
 
   async #sendSes(settings: EmailSettings, email: RenderedEmail, signal: AbortSignal): Promise<void> {
     const key = JSON.stringify([settings.region ?? null, settings.endpoint ?? null]);
+    const { SESClient, SendEmailCommand } = await import('./ses-sdk.ts');
     let client = this.#ses.get(key);
     if (!client) {
       client = new SESClient({
@@ -89,6 +92,7 @@ export class NetworkTransports implements Transports {
     const key = JSON.stringify([host, port, secure]);
     let transport = this.#smtp.get(key);
     if (!transport) {
+      const { createTransport } = await import('./smtp-sdk.ts');
       transport = createTransport({
         host,
         port,

@@ -18,11 +18,14 @@ describe('regionFromQueueUrl', () => {
 });
 
 describe('SharedAwsClients', () => {
-  it('gives bindings with the same region, endpoint and credentials one client', () => {
+  it('gives bindings with the same region, endpoint and credentials one client', async () => {
     const clients = new SharedAwsClients();
     const first = clients.sqs(awsClientOptions({ queueUrl }, keys));
     expect(clients.sqs(awsClientOptions({ queueUrl: `${queueUrl}-other` }, { ...keys }))).toBe(first);
-    expect(clients.s3(awsClientOptions({ queueUrl }, keys))).toBe(clients.s3(awsClientOptions({ queueUrl }, keys)));
+    // Two callers at once, before the S3 module has loaded, get the one client too.
+    const [s3, again] = await Promise.all([clients.s3(awsClientOptions({ queueUrl }, keys)), clients.s3(awsClientOptions({ queueUrl }, keys))]);
+    expect(s3).toBe(again);
+    expect(await clients.s3(awsClientOptions({ queueUrl }))).not.toBe(s3);
   });
 
   it('gives other credentials, a rotated secret, another region or endpoint a client of their own', () => {

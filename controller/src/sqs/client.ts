@@ -1,9 +1,10 @@
 // SQS and S3 clients for a QueueBinding: its region and endpoint, and either static credentials from
 // a Secret or the SDK's default chain (pod identity, IRSA, instance role).
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import type { QueueBindingSpec } from '../api/schemas.ts';
+import { lazy } from '../lazy.ts';
 
 /** `https://sqs.eu-west-1.amazonaws.com/123/q` → `eu-west-1`; local endpoints carry no region. */
 export function regionFromQueueUrl(queueUrl: string): string | undefined {
@@ -31,10 +32,20 @@ export function makeSqsClient(options: AwsClientOptions): SQSClient {
   return new SQSClient({ ...options, maxAttempts: 3 });
 }
 
-export function makeS3Client(options: AwsClientOptions): S3Client {
-  // Path-style works with every S3-compatible endpoint; AWS still accepts it.
-  return new S3Client({ ...options, forcePathStyle: options.endpoint !== undefined });
+/**
+ * The S3 client's module, loaded when the first extended-client payload is read: only bindings
+ * whose senders use the SQS Extended Client read S3, and the client is ≈ 300 KB of the bundle the
+ * controller would otherwise keep in memory.
+ */
+export const loadS3 = lazy(() => import('./s3-sdk.ts'));
+
+export async function makeS3Client(options: AwsClientOptions): Promise<S3Client> {
+  const { S3Client } = await loadS3();
+  return new S3Client(s3Settings(options));
 }
+
+// Path-style works with every S3-compatible endpoint; AWS still accepts it.
+const s3Settings = (options: AwsClientOptions) => ({ ...options, forcePathStyle: options.endpoint !== undefined });
 
 /**
  * The clients of one controller process, one per distinct region, endpoint and credentials. A
@@ -52,8 +63,9 @@ export class SharedAwsClients {
     return this.#sqs.get(clientKey(options), () => new SQSClient({ ...options, maxAttempts: 3, requestHandler: UNBOUNDED_SOCKETS }));
   }
 
-  s3(options: AwsClientOptions): S3Client {
-    return this.#s3.get(clientKey(options), () => makeS3Client(options));
+  async s3(options: AwsClientOptions): Promise<S3Client> {
+    const { S3Client } = await loadS3();
+    return this.#s3.get(clientKey(options), () => new S3Client(s3Settings(options)));
   }
 }
 

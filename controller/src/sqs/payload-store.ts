@@ -1,15 +1,17 @@
 // Reads SQS Extended Client payloads from S3 for the decoder, and deletes them once dispatched.
-import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { PayloadStore } from '../decode/index.ts';
 import { bodyTooLarge } from '../decode/errors.ts';
 import { lazy } from '../lazy.ts';
+import { loadS3 } from './client.ts';
 
-/** `s3`: the client, or how to make it when the first payload is read. */
-export function s3PayloadStore(s3: S3Client | (() => S3Client)): PayloadStore {
-  const client = typeof s3 === 'function' ? lazy(s3) : () => s3;
+/** `s3`: how to make the client when the first payload is read. */
+export function s3PayloadStore(s3: () => Promise<S3Client>): PayloadStore {
+  const client = lazy(s3);
   return {
     async getObject(bucket, key, options) {
-      const object = await client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const { GetObjectCommand } = await loadS3();
+      const object = await (await client()).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       if (!object.Body) throw new Error(`s3://${bucket}/${key} has no body`);
       if (options && (object.ContentLength ?? 0) > options.maxBytes) {
         // Refuse before downloading it.
@@ -19,7 +21,8 @@ export function s3PayloadStore(s3: S3Client | (() => S3Client)): PayloadStore {
       return object.Body.transformToByteArray();
     },
     async deleteObject(bucket, key) {
-      await client().send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      const { DeleteObjectCommand } = await loadS3();
+      await (await client()).send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
   };
 }
