@@ -36,6 +36,30 @@ describe('CapacityTracker', () => {
     expect(capacity.activeForType('ns', 'render')).toBe(0);
   });
 
+  it('counts each creating process\'s unfinished Jobs per scope, each Job once', () => {
+    const capacity = new CapacityTracker();
+    const mine = (name: string, jobType?: string) => ({ ...job(name, jobType), dispatcher: 'me' });
+    const jobTypeScope = { kind: 'jobtype' as const, namespace: 'ns', name: 'render' };
+    capacity.jobActive(mine('a'));
+    capacity.jobActive(mine('a'));
+    capacity.jobActive({ ...job('b'), dispatcher: 'other' });
+    capacity.jobActive(job('c')); // created here, its label not seen yet
+    capacity.jobActive(mine('c'));
+    capacity.jobActive(mine('d', 'transcode'));
+    expect(capacity.activeByHolder(jobTypeScope)).toEqual(new Map([['me', 2], ['other', 1]]));
+    expect(capacity.activeByHolder({ kind: 'binding', namespace: 'ns', name: 'videos' })).toEqual(new Map([['me', 3], ['other', 1]]));
+    expect(capacity.activeForType('ns', 'render')).toBe(3);
+    expect(capacity.freeForBinding('ns', 'videos', 10)).toBe(6);
+    capacity.jobFinished(mine('a'));
+    capacity.jobFinished(mine('a'));
+    capacity.jobFinished({ ...job('b'), dispatcher: 'other' });
+    expect(capacity.activeByHolder(jobTypeScope)).toEqual(new Map([['me', 1]]));
+    expect(capacity.freeForBinding('ns', 'videos', 10)).toBe(8);
+    capacity.jobFinished(mine('c'));
+    expect(capacity.activeByHolder(jobTypeScope)).toEqual(new Map());
+    expect(capacity.activeForType('ns', 'render')).toBe(0);
+  });
+
   it('wakes waiters when capacity is freed', async () => {
     const capacity = new CapacityTracker();
     capacity.jobActive(job('a'));

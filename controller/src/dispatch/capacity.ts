@@ -20,14 +20,18 @@ export type SharedCapacityOptions = {
 /** Remembers recently finished Job names so a late "created" cannot count them as active again. */
 const FINISHED_MEMORY = 10_000;
 
+/** What an unfinished Job counts against; one frozen copy for all Jobs of a binding, JobType and creating process. */
+type Counted = { readonly binding: string; readonly type: string; readonly bindingScope: string; readonly typeScope: string; readonly holder: string | undefined };
+
 export class CapacityTracker {
-  readonly #activeByBinding = new Map<string, Set<string>>();
-  readonly #activeByType = new Map<string, Set<string>>();
+  /** Each unfinished Job once, and what it counts against: counts per scope, not a set of Jobs per scope (≈ 270 → ≈ 100 bytes a Job). */
+  readonly #active = new Map<string, Counted>();
+  readonly #activeByBinding = new Map<string, number>();
+  readonly #activeByType = new Map<string, number>();
   /** Unfinished Jobs per scope and creating process, for the shared ledger. */
-  readonly #holders = new Map<string, Map<string, Set<string>>>();
-  readonly #holderOf = new Map<string, { type: string; binding: string; holder: string }>();
-  /** One copy of each scope key and holder for all the Jobs in #holderOf (10,000 Jobs held 20,000 copies); bounded, as dispatchers come and go. */
-  readonly #names = new Map<string, string>();
+  readonly #holders = new Map<string, Map<string, number>>();
+  /** The shared Counted records; bounded, as dispatchers come and go (a Job keeps its own). */
+  readonly #counted = new Map<string, Counted>();
   readonly #shared: SharedCapacityOptions | undefined;
   readonly #reservedByBinding = new Map<string, number>();
   readonly #reservedByType = new Map<string, number>();
@@ -44,23 +48,46 @@ export class CapacityTracker {
   jobActive(job: JobKey): void {
     const id = `${job.namespace}/${job.name}`;
     if (this.#finished.has(id)) return;
-    add(this.#activeByBinding, `${job.namespace}/${job.binding}`, id);
-    add(this.#activeByType, `${job.namespace}/${job.jobType}`, id);
-    if (job.dispatcher !== undefined && !this.#holderOf.has(id)) {
-      const type = this.#once(scopeKey('jobtype', job.namespace, job.jobType));
-      const binding = this.#once(scopeKey('binding', job.namespace, job.binding));
-      this.#holderOf.set(id, { type, binding, holder: this.#once(job.dispatcher) });
-      addHolder(this.#holders, type, job.dispatcher, id);
-      addHolder(this.#holders, binding, job.dispatcher, id);
+    const before = this.#active.get(id);
+    if (before) {
+      // Seen again; only a creating process learnt later (its label) adds anything.
+      if (before.holder !== undefined || job.dispatcher === undefined) return;
+      const counted = this.#countedAs(job.namespace, job.binding, job.jobType, job.dispatcher);
+      this.#active.set(id, counted);
+      this.#countHolder(counted, 1);
+      return;
     }
+    const counted = this.#countedAs(job.namespace, job.binding, job.jobType, job.dispatcher);
+    this.#active.set(id, counted);
+    bump(this.#activeByBinding, counted.binding, 1);
+    bump(this.#activeByType, counted.type, 1);
+    this.#countHolder(counted, 1);
   }
 
-  #once(name: string): string {
-    const held = this.#names.get(name);
-    if (held !== undefined) return held;
-    if (this.#names.size >= 10_000) this.#names.clear();
-    this.#names.set(name, name);
-    return name;
+  #countedAs(namespace: string, binding: string, jobType: string, holder: string | undefined): Counted {
+    const key = JSON.stringify([namespace, binding, jobType, holder ?? null]);
+    const held = this.#counted.get(key);
+    if (held) return held;
+    if (this.#counted.size >= 10_000) this.#counted.clear();
+    const counted = Object.freeze({
+      binding: `${namespace}/${binding}`,
+      type: `${namespace}/${jobType}`,
+      bindingScope: scopeKey('binding', namespace, binding),
+      typeScope: scopeKey('jobtype', namespace, jobType),
+      holder,
+    });
+    this.#counted.set(key, counted);
+    return counted;
+  }
+
+  #countHolder(counted: Counted, delta: number): void {
+    if (counted.holder === undefined) return;
+    for (const scope of [counted.typeScope, counted.bindingScope]) {
+      let holders = this.#holders.get(scope);
+      if (!holders) this.#holders.set(scope, (holders = new Map<string, number>()));
+      bump(holders, counted.holder, delta);
+      if (holders.size === 0) this.#holders.delete(scope);
+    }
   }
 
   /** A Job that finished or was deleted. */
@@ -68,32 +95,28 @@ export class CapacityTracker {
     const id = `${job.namespace}/${job.name}`;
     this.#finished.add(id);
     if (this.#finished.size > FINISHED_MEMORY) this.#finished.delete(this.#finished.values().next().value!);
-    const removed = remove(this.#activeByBinding, `${job.namespace}/${job.binding}`, id)
-      | remove(this.#activeByType, `${job.namespace}/${job.jobType}`, id);
-    const held = this.#holderOf.get(id);
-    if (held) {
-      this.#holderOf.delete(id);
-      this.#holders.get(held.type)?.get(held.holder)?.delete(id);
-      this.#holders.get(held.binding)?.get(held.holder)?.delete(id);
-    }
-    if (removed) this.#changes.emit('change');
+    const counted = this.#active.get(id);
+    if (!counted) return;
+    this.#active.delete(id);
+    bump(this.#activeByBinding, counted.binding, -1);
+    bump(this.#activeByType, counted.type, -1);
+    this.#countHolder(counted, -1);
+    this.#changes.emit('change');
   }
 
   /** Unfinished Jobs of a scope per creating process (the shared ledger's view of the others). */
   activeByHolder(scope: Omit<CapacityScope, 'limit'>): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const [holder, ids] of this.#holders.get(scopeKey(scope.kind, scope.namespace, scope.name)) ?? []) counts.set(holder, ids.size);
-    return counts;
+    return new Map(this.#holders.get(scopeKey(scope.kind, scope.namespace, scope.name)));
   }
 
   activeForType(namespace: string, jobType: string): number {
-    return (this.#activeByType.get(`${namespace}/${jobType}`)?.size ?? 0) + (this.#reservedByType.get(`${namespace}/${jobType}`) ?? 0);
+    return (this.#activeByType.get(`${namespace}/${jobType}`) ?? 0) + (this.#reservedByType.get(`${namespace}/${jobType}`) ?? 0);
   }
 
   freeForBinding(namespace: string, binding: string, maxInFlight: number): number {
     const key = `${namespace}/${binding}`;
     const reserved = this.#reservedByBinding.get(key) ?? 0;
-    const local = maxInFlight - (this.#activeByBinding.get(key)?.size ?? 0) - reserved;
+    const local = maxInFlight - (this.#activeByBinding.get(key) ?? 0) - reserved;
     return Math.min(local, this.#sharedFree({ kind: 'binding', namespace, name: binding, limit: maxInFlight }, reserved));
   }
 
@@ -112,7 +135,7 @@ export class CapacityTracker {
   #sharedFree(scope: CapacityScope, reserved: number): number {
     const shared = this.#shared;
     if (!shared?.isShared(scope)) return Number.POSITIVE_INFINITY;
-    const mine = this.#holders.get(scopeKey(scope.kind, scope.namespace, scope.name))?.get(shared.holderLabel)?.size ?? 0;
+    const mine = this.#holders.get(scopeKey(scope.kind, scope.namespace, scope.name))?.get(shared.holderLabel) ?? 0;
     shared.shared.want(scope, scope.limit);
     return shared.shared.granted(scope) - mine - reserved;
   }
@@ -157,24 +180,6 @@ export class CapacityTracker {
 
 function scopeKey(kind: CapacityScope['kind'], namespace: string, name: string): string {
   return `${kind}/${namespace}/${name}`;
-}
-
-function addHolder(map: Map<string, Map<string, Set<string>>>, scope: string, holder: string, id: string): void {
-  let holders = map.get(scope);
-  if (!holders) map.set(scope, (holders = new Map<string, Set<string>>()));
-  let ids = holders.get(holder);
-  if (!ids) holders.set(holder, (ids = new Set()));
-  ids.add(id);
-}
-
-function add(map: Map<string, Set<string>>, key: string, id: string): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(id);
-}
-
-function remove(map: Map<string, Set<string>>, key: string, id: string): number {
-  return map.get(key)?.delete(id) ? 1 : 0;
 }
 
 function bump(map: Map<string, number>, key: string, delta: number): void {
