@@ -2,7 +2,8 @@
 // that is reached, instead of ~1,200 TypeScript modules stripped at every start. Loading the
 // sources costs ~40 MiB more resident memory at start (module sources kept for lazy compilation,
 // the type stripper's WebAssembly, all of client-node's generated models; docs/benchmarks.md).
-// The sink drivers stay in chunks of their own, loaded when a StatusSink of their kind opens.
+// The sink drivers stay in chunks of their own, loaded when a StatusSink of their kind opens; so do
+// the SES and SMTP clients (first e-mail) and the S3 client (first large payload).
 //   node controller/build.ts [--outdir DIR]
 import http2 from 'node:http2';
 import { builtinModules } from 'node:module';
