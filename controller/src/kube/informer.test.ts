@@ -249,14 +249,21 @@ describe('Informer', () => {
     await informer.stop();
   });
 
-  it('resyncs periodically: lists again and re-delivers every object', async () => {
+  it('resyncs periodically from its cache: re-delivers every object without listing again or cutting the watch', async () => {
     const server = fakeServer();
     server.put('a', '1');
-    const { informer, seen } = startInformer(server, { resyncSeconds: 600 });
+    // No watchdog: a quiet watch is restarted after 120 s, which this test is not about.
+    const { informer, seen } = startInformer(server, { resyncSeconds: 600, watchdogSeconds: 0 });
+    await tick();
+    server.lastWatch().send('ADDED', server.put('b', '1'));
     await tick(600_000);
-    expect(server.listQueries).toHaveLength(2);
-    expect(seen).toEqual(['add a', 'update a 2->2']);
-    expect(server.watches[0]!.aborted).toBe(true);
+    expect(server.listQueries).toHaveLength(1);
+    expect(server.watches).toHaveLength(1);
+    expect(server.watches[0]!.aborted).toBe(false);
+    expect(seen).toEqual(['add a', 'add b', 'update a 2->2', 'update b 3->3']);
+    await tick(600_000);
+    expect(seen.filter((event) => event.startsWith('update'))).toHaveLength(4);
+    expect(server.listQueries).toHaveLength(1);
     await informer.stop();
   });
 
