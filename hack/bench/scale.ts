@@ -198,14 +198,15 @@ async function tracking(variant: Variant): Promise<Memory> {
   const reconcilesByController = [...sumBy(await metrics(port), 'controller_runtime_reconcile_total', ['controller']).entries()]
     .map(([name, count]) => [name, ((count - (reconcilesBefore.get(name) ?? 0)) / ((steadyEnd.at - steadyStart.at) / 1000)).toFixed(2)]);
   clearInterval(sampling);
-  const ramp = samples.filter((s) => s.at >= started);
-  const peakOf = (measure: 'rss' | 'heap' | 'heapCommitted' | 'external') => Math.max(...ramp.map((s) => s[measure]), steadyEnd[measure]);
-  const peakDepth = Math.max(...ramp.map((s) => s.depth));
+  // From the bindings' resume to the window's end: the ramp and the steady window (a resync's too).
+  const sinceResume = samples.filter((s) => s.at >= started);
+  const peakOf = (measure: 'rss' | 'heap' | 'heapCommitted' | 'external') => Math.max(...sinceResume.map((s) => s[measure]), steadyEnd[measure]);
+  const peakDepth = Math.max(...sinceResume.map((s) => s.depth));
   const steadyWindow = (steadyEnd.at - steadyStart.at) / 1000;
   const rampSeconds = (allCreated - started) / 1000;
   const rampRate = (steadyStart.reconciles - idle.reconciles) / ((steadyStart.at - started) / 1000);
   console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes; ${variant.name}: ${describe(variant)})\n`);
-  console.log(table(['measure', `idle (${bindings} bindings, no Job)`, 'while Jobs arrive (peak)', `steady, all tracked (${steadyWindow.toFixed(0)} s; memory at its end)`], [
+  console.log(table(['measure', `idle (${bindings} bindings, no Job)`, 'peak (Jobs arriving, then steady)', `steady, all tracked (${steadyWindow.toFixed(0)} s; memory at its end)`], [
     ['RSS', `${idle.rss.toFixed(0)} MiB`, `${peakOf('rss').toFixed(0)} MiB`, `${steadyEnd.rss.toFixed(0)} MiB`],
     ['V8 heap used', `${idle.heap.toFixed(0)} MiB`, `${peakOf('heap').toFixed(0)} MiB`, `${steadyEnd.heap.toFixed(0)} MiB`],
     // Committed: what V8 holds from the OS (kept after the peak); external: buffers outside the heap.
@@ -317,7 +318,7 @@ if (!values['skip-tracking']) {
     console.log('');
     console.log(table(['measure', ...variants.map((v) => v.name), ...variants.slice(1).map((v) => `${v.name} / ${variants[0]!.name}`)], [
       row('RSS, idle (bindings, no Job)', 'idle'),
-      row('RSS, peak while Jobs arrive', 'peak'),
+      row('RSS, peak (Jobs arriving, then steady)', 'peak'),
       row(`RSS, steady with ${totalJobs} Jobs (median of the window)`, 'steady'),
       row('V8 heap used, steady (median of the window)', 'steadyHeap'),
       ...(measured.some((m) => m.cgroupPeak !== undefined) ? [row('memory cgroup peak (page cache included)', 'cgroupPeak')] : []),
