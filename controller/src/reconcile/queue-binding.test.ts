@@ -19,7 +19,7 @@ afterEach(async () => {
   reconcilers = [];
 });
 
-function harness(options: { role?: 'controller' | 'dispatcher'; keda?: boolean } = {}) {
+function harness(options: { role?: 'controller' | 'dispatcher'; keda?: boolean; now?: () => Date } = {}) {
   const kube = new FakeKube();
   const applied: string[] = [];
   const removed: string[] = [];
@@ -37,6 +37,7 @@ function harness(options: { role?: 'controller' | 'dispatcher'; keda?: boolean }
   const secrets = new ReferencedSecrets((namespace, name) => fakeSecretSource(kube, namespace, name));
   const reconciler = new QueueBindingReconciler({
     ...(options.role && { role: options.role }),
+    ...(options.now && { now: options.now }),
     dispatchers,
     makeSqsClient: () => sqs.client,
     secrets,
@@ -207,11 +208,48 @@ describe('QueueBindingReconciler metrics', () => {
 
   it('counts a GetQueueAttributes that fails as an SQS attributes error', async () => {
     const h = harness();
+    h.sqs.put(h.queueUrl, 'x'); // a queue holding messages is read every round
     h.apply({ queueUrl: h.queueUrl, routes, suspend: true }, 'attributes');
     await h.reconcile('attributes');
     expect(await metricValue('sluice_sqs_errors_total', { namespace: NAMESPACE, binding: 'attributes', operation: 'attributes' })).toBe(0);
     h.sqs.fail('attributes', () => networkError());
     await h.reconcile('attributes');
     expect(await metricValue('sluice_sqs_errors_total', { namespace: NAMESPACE, binding: 'attributes', operation: 'attributes' })).toBe(1);
+  });
+
+  it('reads an empty queue that takes nothing every 30 s, and a queue holding messages every round', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const h = harness({ now: () => new Date(now) });
+    const reads = () => h.sqs.calls.filter((c) => c.operation === 'attributes').length;
+    h.apply({ queueUrl: h.queueUrl, routes, suspend: true }, 'idle');
+    await h.reconcile('idle');
+    expect(reads()).toBe(1);
+    now += 5_000;
+    await h.reconcile('idle');
+    expect(reads()).toBe(1);
+    expect(h.status('idle')).toMatchObject({ approximateMessages: 0 }); // the last depth stays in status
+
+    h.sqs.put(h.queueUrl, 'x'); // a suspended binding receives nothing: the backlog shows at the slower read
+    now += 20_000;
+    await h.reconcile('idle');
+    expect(reads()).toBe(1);
+    now += 5_000;
+    await h.reconcile('idle');
+    expect(reads()).toBe(2);
+    expect(h.status('idle')).toMatchObject({ approximateMessages: 1 });
+    now += 5_000;
+    await h.reconcile('idle');
+    expect(reads()).toBe(3);
+  });
+
+  it('validates a spec again when the binding is made anew under the same name and generation', async () => {
+    const h = harness();
+    h.apply({ queueUrl: h.queueUrl, routes, suspend: true }, 'again');
+    await h.reconcile('again');
+    expect(h.condition('Ready', 'again')).toMatchObject({ status: 'True' });
+    h.kube.delete('QueueBinding', NAMESPACE, 'again');
+    h.apply({ queueUrl: h.queueUrl, routes: [{ name: 'all', when: 'body.', jobType: 'work' }], suspend: true }, 'again');
+    await h.reconcile('again');
+    expect(h.condition('Ready', 'again')).toMatchObject({ status: 'False', reason: 'InvalidExpression' });
   });
 });
