@@ -1,22 +1,28 @@
-// Benchmark: a burst of messages through the real controller on the local stack, against a bare
-// loop creating the same Jobs on the same API server, in one run (machines are noisy; compare the
-// ratio). Reports message→Job latency (SQS SentTimestamp → Job seen by a watch) and throughput.
-// Usage: node hack/bench/dispatch.ts [--messages 2000] [--bare-concurrency 64] [--profile] [--node-flags '--lite-mode'] [--image-flags '--max-semi-space-size=8'] [--env KEY=VALUE …]
+// Benchmark: burst throughput of the real controller on the local stack against a bare loop
+// creating the same Jobs on the same API server, and the latency of a trickle below capacity.
+// Machines are noisy and the API server's speed drifts with what it still has to do, so the two
+// alternate within one run (bare first, then Sluice first, ...), each round's pair is compared,
+// and each phase starts only once the previous one's Jobs have finished. Both are timed alike:
+// from the start (bare: the first create; Sluice: the binding resumed with the burst waiting in
+// SQS, as the bare loop has its Jobs ready) to the last of their Jobs seen by a watch.
+// Usage: node hack/bench/dispatch.ts [--messages 2000] [--rounds 3] [--bare-concurrency 64] [--profile] [--node-flags '--lite-mode'] [--image-flags '--max-semi-space-size=8'] [--env KEY=VALUE …]
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import * as k8s from '@kubernetes/client-node';
-import { buildSluice, connect, envOverride, quantile, sleep, SLUICE_NODE_FLAGS, startController, stopProcess } from '../lib/cluster.ts';
+import type * as k8s from '@kubernetes/client-node';
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
-import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { buildSluice, connect, envOverride, sleep, SLUICE_NODE_FLAGS, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { repoRoot } from '../lib/stack-env.ts';
 import { summarizeProfile } from './cpu-profile.ts';
-import { removeNamespaces, sendInBatches, watchJobs, type SeenJob } from './kit.ts';
+import { cpuSeconds, removeNamespaces, sendInBatches, stats, table, until, watchJobs, type SeenJob } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '3' },
     'bare-concurrency': { type: 'string', default: '64' },
     'trickle-rate': { type: 'string', default: '20' },
     'trickle-messages': { type: 'string', default: '200' },
@@ -36,134 +42,157 @@ const controllerEnv = Object.fromEntries(values.env.map((text) => {
   return setting;
 }));
 const total = Number(values.messages);
+const rounds = Number(values.rounds);
 const bareConcurrency = Number(values['bare-concurrency']);
 const trickleRate = Number(values['trickle-rate']);
 const trickleMessages = Number(values['trickle-messages']);
+const nodeFlags = [...(values['image-flags']?.split(' ').filter(Boolean) ?? SLUICE_NODE_FLAGS), ...values['node-flags'].split(' ').filter(Boolean)];
 // Pooled connections, as the controller uses: a fair baseline pays no TLS handshake per call.
 const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
 const sqs = new SQSClient({});
 await installCrds();
 await buildSluice();
 const run = Date.now().toString(36);
-const jobTypeSpec = { image: 'registry.invalid/bench:1', ttlSecondsAfterFinished: 600 };
-
-/** Records when each Job of the namespace is first seen. */
-const watchInto = (namespace: string, seen: Map<string, SeenJob>) =>
-  watchJobs(kubeConfig, namespace, (found) => seen.set(found.job.metadata!.name!, found));
-
-/** Until every Job exists (the list decides; a watch can miss events); returns when, ±250 ms. */
-async function waitForAll(namespace: string, seen: Map<string, unknown>, count: number, listedCount: number, since: number): Promise<number> {
-  while (Date.now() - since < 600_000) {
-    const listed = (await batch.listNamespacedJob({ namespace })).items.length;
-    if (listed >= listedCount) {
-      const at = Date.now();
-      await sleep(2000);
-      if (seen.size < count) console.log(`note: the watch saw ${seen.size} of ${count} Jobs; latency covers those`);
-      return at;
-    }
-    await sleep(250);
-  }
-  return Date.now();
-}
+const stamp = () => new Date().toISOString().slice(11, 19);
+// No Job is removed by its TTL while the benchmark runs: that deletion would load the API server.
+const jobTypeSpec = { image: 'registry.invalid/bench:1', ttlSecondsAfterFinished: 3600 };
+const namespaces: string[] = [];
 
 async function namespace(name: string) {
   await core.createNamespace({ body: { metadata: { name, labels: { 'sluice.dev/bench': 'true' } } } });
+  namespaces.push(name);
   return name;
 }
 
-// 1. Baseline: a bare loop creating the same Jobs (as buildJob makes them) with bounded concurrency.
-const bareNs = await namespace(`bench-bare-${run}`);
-const jobType: JobType = {
-  apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace: bareNs },
-  spec: jobTypeSpecSchema.parse(jobTypeSpec),
-};
-const bareSeen = new Map<string, SeenJob>();
-const bareWatch = await watchInto(bareNs, bareSeen);
-const bareStart = Date.now();
-let next = 0;
-await Promise.all(Array.from({ length: bareConcurrency }, async () => {
-  while (next < total) {
-    const i = next++;
-    const raw = JSON.stringify({ n: i });
-    const { job } = buildJob({
-      namespace: bareNs, binding: 'bench', queueUrl: 'bare', route: 'all', messageId: `m-${i}`, dedupeKey: `m-${i}`,
-      payload: { raw, format: 'json', bytes: raw.length },
-    }, jobType);
-    job.metadata!.finalizers = []; // nothing removes them in the baseline
-    await batch.createNamespacedJob({ namespace: bareNs, body: job });
+/** Until the watch has seen `count` Jobs (a list confirms, since a watch can miss events); when the last one was seen. */
+async function lastSeen(namespace: string, seen: Map<string, SeenJob>, count: number): Promise<number> {
+  await until(() => seen.size >= count, 600_000, 20);
+  if (seen.size < count) {
+    const listed = (await batch.listNamespacedJob({ namespace })).items.length;
+    console.log(`note: the watch saw ${seen.size} of ${listed} Jobs in ${namespace}; the time covers those`);
   }
-}));
-const bareSeconds = (Date.now() - bareStart) / 1000;
-bareWatch.stop();
-console.log(`bare loop: ${total} Jobs in ${bareSeconds.toFixed(1)}s = ${(total / bareSeconds).toFixed(0)} Jobs/s (concurrency ${bareConcurrency})`);
-
-/** Waits until the Jobs of a namespace have finished, so one phase's pods do not load the next. */
-async function settle(namespace: string) {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    const jobs = (await batch.listNamespacedJob({ namespace })).items;
-    if (jobs.every((j) => j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True'))) return;
-    await sleep(1000);
-  }
+  return Math.max(...[...seen.values()].map((s) => s.at));
 }
-await settle(bareNs);
 
-// 2. Sluice: the controller running, then a burst of messages sent as fast as SQS takes them.
-const sluiceNs = await namespace(`bench-sluice-${run}`);
-const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${run}` }));
-await apply({ apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace: sluiceNs }, spec: jobTypeSpec } as k8s.KubernetesObject);
-await apply({
-  apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: 'bench', namespace: sluiceNs },
-  spec: { queueUrl, maxInFlight: total * 2, routes: [{ name: 'all', when: 'true', jobType: 'bench' }] },
-} as k8s.KubernetesObject);
-const profileDir = resolve(repoRoot, '.local/profiles', run);
-const controller = startController({
-  namespace: sluiceNs, metricsPort: 18081, logName: 'bench-controller', logLevel: 'warn', ...(values.profile && { cpuProfileDir: profileDir }),
-  nodeFlags: [...(values['image-flags']?.split(' ').filter(Boolean) ?? SLUICE_NODE_FLAGS), ...values['node-flags'].split(' ').filter(Boolean)],
-  env: controllerEnv,
-});
-await sleep(3000);
+/** Until a namespace's Jobs have all finished and their outcomes are recorded, so one phase's work does not load the next. */
+async function settle(namespace: string) {
+  await until(async () => (await batch.listNamespacedJob({ namespace })).items.every((job) =>
+    job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') && !job.metadata?.finalizers?.length), 300_000, 1000);
+}
 
-const seen = new Map<string, SeenJob>();
-const sluiceWatch = await watchInto(sluiceNs, seen);
-const sendStart = Date.now();
-await sendInBatches(sqs, queueUrl!, total, (n) => JSON.stringify({ n }));
-const sendSeconds = (Date.now() - sendStart) / 1000;
-const allThere = await waitForAll(sluiceNs, seen, total, total, sendStart);
-sluiceWatch.stop();
+const watchInto = async (namespace: string) => {
+  const seen = new Map<string, SeenJob>();
+  const watch = await watchJobs(kubeConfig, namespace, (found) => seen.set(found.job.metadata!.name!, found));
+  return { seen, stop: () => watch.stop() };
+};
 
-const latencies = [...seen.values()]
-  .map(({ at, job }) => at - Date.parse(job.metadata!.annotations!['sluice.dev/sent-at']!))
-  .sort((a, b) => a - b);
-const sluiceSeconds = (allThere - sendStart) / 1000;
-const sluiceRate = total / sluiceSeconds;
-console.log(`burst: sent ${total} messages in ${sendSeconds.toFixed(1)}s`);
-console.log(`burst: ${total} Jobs in ${sluiceSeconds.toFixed(1)}s from the first send = ${sluiceRate.toFixed(0)} messages/s`);
-console.log(`burst: message→Job latency median ${quantile(latencies, 0.5)} ms, p90 ${quantile(latencies, 0.9)} ms, p99 ${quantile(latencies, 0.99)} ms, max ${latencies.at(-1)} ms (includes waiting behind the burst)`);
-console.log(`burst: ratio sluice / bare loop = ${(sluiceRate / (total / bareSeconds)).toFixed(2)}`);
+/** The bare create loop: `total` Jobs as Sluice builds them, `bareConcurrency` at a time. Jobs/s. */
+async function bareBurst(round: number): Promise<number> {
+  const ns = await namespace(`bench-bare-${run}-${round}`);
+  const jobType: JobType = {
+    apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace: ns },
+    spec: jobTypeSpecSchema.parse(jobTypeSpec),
+  };
+  const { seen, stop } = await watchInto(ns);
+  const start = Date.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: bareConcurrency }, async () => {
+    while (next < total) {
+      const i = next++;
+      const raw = JSON.stringify({ n: i });
+      const { job } = buildJob({
+        namespace: ns, binding: 'bench', queueUrl: 'bare', route: 'all', messageId: `m-${i}`, dedupeKey: `m-${i}`,
+        payload: { raw, format: 'json', bytes: raw.length },
+      }, jobType);
+      job.metadata!.finalizers = []; // nothing removes them in the baseline
+      await batch.createNamespacedJob({ namespace: ns, body: job });
+    }
+  }));
+  const seconds = (await lastSeen(ns, seen, total) - start) / 1000;
+  stop();
+  await settle(ns);
+  return total / seconds;
+}
 
-// 3. A steady trickle below capacity: the latency one message sees on its own.
-await settle(sluiceNs);
-const trickleSeen = new Map<string, SeenJob>();
-const trickleWatch = await watchInto(sluiceNs, trickleSeen);
+type SluicePhase = { rate: number; cpu: number; controller: ChildProcess; namespace: string; queueUrl: string };
+
+/**
+ * Sluice: a binding created suspended, the burst sent into its queue, the controller started and
+ * ready; then the binding resumes. Jobs/s from the resume to the last Job seen, and the
+ * controller's CPU seconds over that time. The controller is left running (the trickle uses it).
+ */
+async function sluiceBurst(round: number): Promise<SluicePhase> {
+  const ns = await namespace(`bench-sluice-${run}-${round}`);
+  const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${run}-${round}` }));
+  const binding = (suspend: boolean) => ({
+    apiVersion: 'sluice.dev/v1alpha1', kind: 'QueueBinding', metadata: { name: 'bench', namespace: ns },
+    spec: { queueUrl, suspend, maxInFlight: total * 2, routes: [{ name: 'all', when: 'true', jobType: 'bench' }] },
+  } as k8s.KubernetesObject);
+  await apply({ apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace: ns }, spec: jobTypeSpec } as k8s.KubernetesObject);
+  await apply(binding(true));
+  await sendInBatches(sqs, queueUrl!, total, (n) => JSON.stringify({ n }));
+  const metricsPort = 18081;
+  const controller = startController({
+    namespace: ns, metricsPort, logName: `bench-controller-${round}`, logLevel: 'warn',
+    ...(values.profile && { cpuProfileDir: resolve(repoRoot, '.local/profiles', `${run}-${round}`) }),
+    nodeFlags, env: controllerEnv,
+  });
+  await untilReady(metricsPort);
+  await sleep(2000);
+  const { seen, stop } = await watchInto(ns);
+  const cpuBefore = cpuSeconds(controller.pid!);
+  const start = Date.now();
+  await apply(binding(false));
+  const end = await lastSeen(ns, seen, total);
+  const cpu = cpuSeconds(controller.pid!) - cpuBefore;
+  stop();
+  await settle(ns);
+  return { rate: total / ((end - start) / 1000), cpu, controller, namespace: ns, queueUrl: queueUrl! };
+}
+
+// 1. The bursts, alternating which goes first.
+type Round = { order: string; bare: number; sluice: number; cpu: number };
+const results: Round[] = [];
+let last: SluicePhase | undefined;
+for (let round = 1; round <= rounds; round += 1) {
+  const bareFirst = round % 2 === 1;
+  if (last) await stopProcess(last.controller);
+  let bare = 0;
+  if (bareFirst) bare = await bareBurst(round);
+  last = await sluiceBurst(round);
+  if (!bareFirst) bare = await bareBurst(round);
+  results.push({ order: bareFirst ? 'bare, sluice' : 'sluice, bare', bare, sluice: last.rate, cpu: last.cpu });
+  console.error(`[${stamp()}] round ${round}: bare ${bare.toFixed(0)} Jobs/s, sluice ${last.rate.toFixed(0)} messages → Jobs/s (${(last.rate / bare).toFixed(2)})`);
+}
+
+// 2. A steady trickle below capacity on the last round's controller: the latency one message sees on its own.
+const { seen: trickleSeen, stop: stopTrickle } = await watchInto(last!.namespace);
 for (let i = 0; i < trickleMessages; i += 1) {
   const due = Date.now() + 1000 / trickleRate;
-  await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: '0', MessageBody: JSON.stringify({ trickle: i }) }] }));
+  await sqs.send(new SendMessageBatchCommand({ QueueUrl: last!.queueUrl, Entries: [{ Id: '0', MessageBody: JSON.stringify({ trickle: i }) }] }));
   await sleep(Math.max(0, due - Date.now()));
 }
-await waitForAll(sluiceNs, trickleSeen, trickleMessages, total + trickleMessages, Date.now());
-trickleWatch.stop();
-const trickleLatencies = [...trickleSeen.entries()]
-  .filter(([, { job }]) => job.spec?.template.metadata?.annotations?.['sluice.dev/payload']?.includes('trickle'))
-  .map(([, { at, job }]) => at - Date.parse(job.metadata!.annotations!['sluice.dev/sent-at']!))
-  .sort((a, b) => a - b);
-console.log(`trickle (${trickleRate}/s): message→Job latency median ${quantile(trickleLatencies, 0.5)} ms, p90 ${quantile(trickleLatencies, 0.9)} ms, p99 ${quantile(trickleLatencies, 0.99)} ms, max ${trickleLatencies.at(-1)} ms over ${trickleLatencies.length} messages`);
-await stopProcess(controller);
+await lastSeen(last!.namespace, trickleSeen, trickleMessages);
+stopTrickle();
+const trickle = stats([...trickleSeen.values()].map(({ at, job }) => at - Date.parse(job.metadata!.annotations!['sluice.dev/sent-at']!)));
+await stopProcess(last!.controller);
+
+const ratios = results.map((r) => r.sluice / r.bare);
+const f2 = (n: number) => n.toFixed(2);
+console.log(`\n#### Burst of ${total} messages against the bare create loop (${bareConcurrency} concurrent creates), ${rounds} rounds\n`);
+console.log(table(['round', 'order', 'bare create loop, Jobs/s', 'Sluice, messages → Jobs/s', 'ratio', 'controller CPU s'],
+  results.map((r, i) => [i + 1, r.order, r.bare.toFixed(0), r.sluice.toFixed(0), `**${f2(ratios[i]!)}**`, r.cpu.toFixed(1)])));
+const ratioStats = stats(ratios);
+console.log(`\nratio: median ${f2(ratioStats.median)}, min ${f2(Math.min(...ratios))}, max ${f2(Math.max(...ratios))}; ` +
+  `median rates ${stats(results.map((r) => r.sluice)).median.toFixed(0)} against ${stats(results.map((r) => r.bare)).median.toFixed(0)} Jobs/s`);
+console.log(`trickle (${trickleRate}/s, ${trickle.n} messages): message → Job median ${trickle.median} ms, p90 ${trickle.p90} ms, p99 ${trickle.p99} ms, max ${trickle.max} ms`);
 if (values.profile) {
-  for (const file of readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'))) {
-    console.log(`\ncontroller CPU profile (${join(profileDir, file)}):\n${summarizeProfile(join(profileDir, file))}`);
+  for (const dir of results.map((_, i) => resolve(repoRoot, '.local/profiles', `${run}-${i + 1}`))) {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+      console.log(`\ncontroller CPU profile (${join(dir, file)}):\n${summarizeProfile(join(dir, file))}`);
+    }
   }
 }
 
-await removeNamespaces(batch, core, [bareNs, sluiceNs]);
+await removeNamespaces(batch, core, namespaces);
 process.exit(0);
