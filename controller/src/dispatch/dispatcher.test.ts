@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { callLimit } from '../kube/call-limit.ts';
+import { compileBinding } from './plan.ts';
 import { apiError } from '../testing/fake-kube.ts';
 import { networkError } from '../testing/fake-sqs.ts';
 import { dispatchHarness, type DispatchHarness } from '../testing/dispatch-harness.ts';
@@ -24,6 +25,17 @@ describe('BindingDispatcher', () => {
     // Deletes went out in batches after the creates.
     expect(h.sqs.count('deleteBatch')).toBeLessThan(25);
     expect(h.sqs.count('delete')).toBe(0);
+  });
+
+  it('waits while suspended and receives as soon as the binding resumes', async () => {
+    h = dispatchHarness({ spec: { suspend: true } });
+    h.sqs.put(h.queueUrl, JSON.stringify({ n: 1 }));
+    const dispatcher = h.start();
+    await new Promise((r) => setTimeout(r, 50)); // the loop is waiting out its suspension
+    expect(h.sqs.count('receive')).toBe(0);
+    dispatcher.update({ ...h.binding, spec: { ...h.binding.spec, suspend: false } }, compileBinding(h.binding));
+    await drained(h);
+    expect(h.jobs()).toHaveLength(1);
   });
 
   it('keeps the creates of every dispatcher sharing a limit within it, and still makes every Job', async () => {

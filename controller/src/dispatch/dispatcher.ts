@@ -83,6 +83,8 @@ export class BindingDispatcher {
   /** Messages received and not yet holding a JobType slot: they may still need one. */
   #unrouted = 0;
   #loop: Promise<void> | undefined;
+  /** Ends the wait of a suspended receive loop: a resumed binding receives at once. */
+  #wakeSuspended: AbortController | undefined;
 
   constructor(binding: QueueBinding, compiled: CompiledBinding, deps: DispatcherDeps) {
     this.#binding = binding;
@@ -102,6 +104,7 @@ export class BindingDispatcher {
     this.#binding = binding;
     this.#compiled = compiled;
     metrics.initBindingMetrics(this.#namespace, this.#name, binding.spec.routes.map((r) => r.jobType));
+    if (!binding.spec.suspend) this.#wakeSuspended?.abort();
   }
 
   start(): void {
@@ -124,7 +127,9 @@ export class BindingDispatcher {
     while (!signal.aborted) {
       const spec = this.#binding.spec;
       if (spec.suspend) {
-        await sleep(1000, undefined, { signal }).catch(() => undefined);
+        // Only update() can resume it: wait for that (or stop), not for a timer.
+        this.#wakeSuspended = new AbortController();
+        await aborted(AbortSignal.any([signal, this.#wakeSuspended.signal]));
         continue;
       }
       const want = Math.min(
@@ -477,3 +482,6 @@ function safeJson(text: string): unknown {
     return undefined;
   }
 }
+
+const aborted = (signal: AbortSignal): Promise<void> =>
+  signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
