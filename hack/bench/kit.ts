@@ -6,7 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { quantile, sleep } from '../lib/cluster.ts';
 import { watchNamespaceJobs } from '../lib/job-watch.ts';
-export { cpuSeconds, rssMiB } from '../lib/process-stats.ts';
+export { cpuSeconds, rssMiB, rssSplitMiB } from '../lib/process-stats.ts';
 
 export type Stats = { n: number; median: number; p90: number; p99: number; max: number };
 

@@ -25,7 +25,7 @@ import { repoRoot } from '../lib/stack-env.ts';
 import { buildSluice, connect, envOverride, sleep, SLUICE_NODE_FLAGS, sluiceArgs, sluiceBundle, sluiceEnv, sluiceSources, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { memoryCgroup, parseMemoryQuantity } from '../lib/cgroup.ts';
 import { heapSummaryTables } from './heap-summary.ts';
-import { cpuSeconds, eachInParallel, ratio, removeJobs, removeNamespaces, rssMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
+import { cpuSeconds, eachInParallel, ratio, removeJobs, removeNamespaces, rssMiB, rssSplitMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -103,7 +103,7 @@ async function metrics(port: number): Promise<string> {
 const total = (text: string, metric: string) => [...sumBy(text, metric, []).values()].reduce((a, b) => a + b, 0);
 
 /** RSS and heap in MiB; steady: the median of the steady window's samples (the heap churns within it). */
-type Memory = { idle: number; peak: number; steady: number; steadyHeap: number; cgroupPeak?: number };
+type Memory = { idle: number; peak: number; steady: number; steadyHeap: number; steadyAnon: number; steadyFile: number; steadyCpu: number; cgroupPeak?: number };
 
 // 1. Tracking 10,000 unfinished Jobs.
 async function tracking(variant: Variant): Promise<Memory> {
@@ -154,12 +154,13 @@ async function tracking(variant: Variant): Promise<Memory> {
     cgroup?.remove(); // empty now that the controller has exited
     throw new Error(`${variant.name}: the controller exited (${controller.signalCode ?? `code ${controller.exitCode}`}${kills}); see .local/logs/bench-scale-controller.log`);
   };
-  type Sample = { at: number; rss: number; heap: number; heapCommitted: number; external: number; cpu: number; depth: number; reconciles: number; created: number };
+  type Sample = { at: number; rss: number; rssAnon: number; rssFile: number; heap: number; heapCommitted: number; external: number; cpu: number; depth: number; reconciles: number; created: number };
   const sample = async (): Promise<Sample> => {
     alive();
     const text = await metrics(port);
+    const split = rssSplitMiB(pid);
     return {
-      at: Date.now(), rss: rssMiB(pid), heap: total(text, 'nodejs_heap_size_used_bytes') / 2 ** 20, cpu: cpuSeconds(pid),
+      at: Date.now(), rss: rssMiB(pid), rssAnon: split.anon, rssFile: split.file, heap: total(text, 'nodejs_heap_size_used_bytes') / 2 ** 20, cpu: cpuSeconds(pid),
       heapCommitted: total(text, 'nodejs_heap_size_total_bytes') / 2 ** 20, external: total(text, 'nodejs_external_memory_bytes') / 2 ** 20,
       depth: total(text, 'workqueue_depth'), reconciles: total(text, 'controller_runtime_reconcile_total'), created: total(text, 'sluice_jobs_created_total'),
     };
@@ -200,7 +201,7 @@ async function tracking(variant: Variant): Promise<Memory> {
   clearInterval(sampling);
   // From the bindings' resume to the window's end: the ramp and the steady window (a resync's too).
   const sinceResume = samples.filter((s) => s.at >= started);
-  const peakOf = (measure: 'rss' | 'heap' | 'heapCommitted' | 'external') => Math.max(...sinceResume.map((s) => s[measure]), steadyEnd[measure]);
+  const peakOf = (measure: 'rss' | 'rssAnon' | 'rssFile' | 'heap' | 'heapCommitted' | 'external') => Math.max(...sinceResume.map((s) => s[measure]), steadyEnd[measure]);
   const peakDepth = Math.max(...sinceResume.map((s) => s.depth));
   const steadyWindow = (steadyEnd.at - steadyStart.at) / 1000;
   const rampSeconds = (allCreated - started) / 1000;
@@ -208,6 +209,9 @@ async function tracking(variant: Variant): Promise<Memory> {
   console.log(`\n## ${totalJobs} unfinished Jobs over ${bindings} bindings and ${bindings} JobTypes (${nodeCount} temporary kwok nodes; ${variant.name}: ${describe(variant)})\n`);
   console.log(table(['measure', `idle (${bindings} bindings, no Job)`, 'peak (Jobs arriving, then steady)', `steady, all tracked (${steadyWindow.toFixed(0)} s; memory at its end)`], [
     ['RSS', `${idle.rss.toFixed(0)} MiB`, `${peakOf('rss').toFixed(0)} MiB`, `${steadyEnd.rss.toFixed(0)} MiB`],
+    // The split: what the controller allocated, and the node binary's pages it has mapped (shared).
+    ['RSS, anonymous', `${idle.rssAnon.toFixed(0)} MiB`, `${peakOf('rssAnon').toFixed(0)} MiB`, `${steadyEnd.rssAnon.toFixed(0)} MiB`],
+    ['RSS, file pages', `${idle.rssFile.toFixed(0)} MiB`, `${peakOf('rssFile').toFixed(0)} MiB`, `${steadyEnd.rssFile.toFixed(0)} MiB`],
     ['V8 heap used', `${idle.heap.toFixed(0)} MiB`, `${peakOf('heap').toFixed(0)} MiB`, `${steadyEnd.heap.toFixed(0)} MiB`],
     // Committed: what V8 holds from the OS (kept after the peak); external: buffers outside the heap.
     ['V8 heap committed', `${idle.heapCommitted.toFixed(0)} MiB`, `${peakOf('heapCommitted').toFixed(0)} MiB`, `${steadyEnd.heapCommitted.toFixed(0)} MiB`],
@@ -234,6 +238,8 @@ async function tracking(variant: Variant): Promise<Memory> {
   const window = [...samples.filter((s) => s.at >= steadyStart.at), steadyEnd];
   return {
     idle: idle.rss, peak: peakOf('rss'), steady: stats(window.map((s) => s.rss)).median, steadyHeap: stats(window.map((s) => s.heap)).median,
+    steadyAnon: stats(window.map((s) => s.rssAnon)).median, steadyFile: stats(window.map((s) => s.rssFile)).median,
+    steadyCpu: (steadyEnd.cpu - steadyStart.cpu) / steadyWindow,
     ...(cgroupPeak !== undefined && { cgroupPeak }),
   };
 }
@@ -310,8 +316,8 @@ if (!values['skip-tracking']) {
   if (variants.length > 1) {
     const base = measured[0]!;
     const mib = (value: number | undefined) => (value === undefined ? '–' : `${value.toFixed(0)} MiB`);
-    const row = (label: string, measure: keyof Memory) => [
-      label, ...measured.map((m) => mib(m[measure])), ...measured.slice(1).map((m) => ratio(m[measure] ?? NaN, base[measure] ?? NaN)),
+    const row = (label: string, measure: keyof Memory, format: (value: number | undefined) => string = mib) => [
+      label, ...measured.map((m) => format(m[measure])), ...measured.slice(1).map((m) => ratio(m[measure] ?? NaN, base[measure] ?? NaN)),
     ];
     console.log(`\n## The controller's memory, run by run (same script; ratios against ${variants[0]!.name})\n`);
     for (const variant of variants) console.log(`- ${variant.name}: ${describe(variant)}`);
@@ -320,7 +326,10 @@ if (!values['skip-tracking']) {
       row('RSS, idle (bindings, no Job)', 'idle'),
       row('RSS, peak (Jobs arriving, then steady)', 'peak'),
       row(`RSS, steady with ${totalJobs} Jobs (median of the window)`, 'steady'),
+      row('  of which anonymous', 'steadyAnon'),
+      row('  of which file pages (the node binary, shared)', 'steadyFile'),
       row('V8 heap used, steady (median of the window)', 'steadyHeap'),
+      row('CPU, steady (cores)', 'steadyCpu', (value) => value === undefined ? '–' : value.toFixed(3)),
       ...(measured.some((m) => m.cgroupPeak !== undefined) ? [row('memory cgroup peak (page cache included)', 'cgroupPeak')] : []),
     ]));
   }

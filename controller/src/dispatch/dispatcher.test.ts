@@ -1,3 +1,4 @@
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callLimit } from '../kube/call-limit.ts';
 import { compileBinding } from './plan.ts';
@@ -11,6 +12,23 @@ afterEach(async () => {
   await h?.stopAll();
   h = undefined;
 });
+
+/** Receives in flight at once on the harness's SQS client, each held 5 ms (as a real round trip is). */
+function countConcurrentReceives(harness: DispatchHarness): { most: number; now: number } {
+  const counts = { most: 0, now: 0 };
+  const send = harness.sqs.client.send.bind(harness.sqs.client) as (command: unknown, options?: unknown) => Promise<unknown>;
+  (harness.sqs.client as { send: unknown }).send = async (command: unknown, options?: unknown) => {
+    if (!(command instanceof ReceiveMessageCommand)) return send(command, options);
+    counts.most = Math.max(counts.most, (counts.now += 1));
+    try {
+      await new Promise((r) => setTimeout(r, 5));
+      return await send(command, options);
+    } finally {
+      counts.now -= 1;
+    }
+  };
+  return counts;
+}
 
 const drained = (harness: DispatchHarness) => until('the queue to be empty', () => harness.sqs.messages(harness.queueUrl).length === 0);
 
@@ -36,6 +54,27 @@ describe('BindingDispatcher', () => {
     dispatcher.update({ ...h.binding, spec: { ...h.binding.spec, suspend: false } }, compileBinding(h.binding));
     await drained(h);
     expect(h.jobs()).toHaveLength(1);
+  });
+
+  it('receives a backlog with several receives at once, and goes back to the one long poll once it is drained', async () => {
+    h = dispatchHarness();
+    for (let i = 0; i < 60; i += 1) h.sqs.put(h.queueUrl, JSON.stringify({ n: i }));
+    const receives = countConcurrentReceives(h);
+    h.start();
+    await drained(h);
+    expect(h.jobs()).toHaveLength(60);
+    expect(receives.most).toBeGreaterThan(1);
+    expect(receives.most).toBeLessThanOrEqual(4);
+    await until('the helpers to end', () => receives.now === 1);
+  });
+
+  it('receives a FIFO queue one batch at a time', async () => {
+    h = dispatchHarness({ queueName: 'orders.fifo' });
+    for (let i = 0; i < 40; i += 1) h.sqs.put(h.queueUrl, JSON.stringify({ n: i }), { groupId: `g-${i}`, deduplicationId: `d-${i}` });
+    const receives = countConcurrentReceives(h);
+    h.start();
+    await drained(h);
+    expect(receives.most).toBe(1);
   });
 
   it('keeps the creates of every dispatcher sharing a limit within it, and still makes every Job', async () => {

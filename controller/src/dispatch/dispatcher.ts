@@ -35,6 +35,12 @@ const DEFER_UNDELIVERABLE_SECONDS = 300;
 const MAX_RECEIVE_BACKOFF_MS = 30_000;
 /** How long a dispatcher waits to receive while the process's Job creates are saturated. */
 const CREATE_BACKPRESSURE_MS = 25;
+/**
+ * Receives beside the long poll while a backlog fills every batch: one receive at a time caps a
+ * binding at 10 messages a round trip (≈ 100 messages/s when SQS answers in 100 ms), below what
+ * the API server takes. They short-poll and stop at the first batch that is not full.
+ */
+const MAX_BACKLOG_RECEIVERS = 3;
 
 export type DispatcherDeps = {
   sqs: SQSClient;
@@ -83,6 +89,7 @@ export class BindingDispatcher {
   /** Messages received and not yet holding a JobType slot: they may still need one. */
   #unrouted = 0;
   #loop: Promise<void> | undefined;
+  readonly #backlogReceivers = new Set<Promise<void>>();
   /** Ends the wait of a suspended receive loop: a resumed binding receives at once. */
   #wakeSuspended: AbortController | undefined;
 
@@ -115,18 +122,24 @@ export class BindingDispatcher {
   async stop(): Promise<void> {
     this.#abort.abort();
     await this.#loop;
+    await Promise.allSettled([...this.#backlogReceivers]);
     await Promise.allSettled([...this.#inFlight]);
     await this.#deleter.drain();
     this.#oldest.forget();
   }
 
-  async #receiveLoop(): Promise<void> {
+  /**
+   * Receives until stopped: the binding's one long poll, or (backlog) a helper that short-polls
+   * while batches come back full and ends at the first wait, failure or batch that is not full.
+   */
+  async #receiveLoop(backlog = false): Promise<void> {
     const { capacity } = this.#deps;
     const signal = this.#abort.signal;
     let failures = 0;
     while (!signal.aborted) {
       const spec = this.#binding.spec;
       if (spec.suspend) {
+        if (backlog) return;
         // Only update() can resume it: wait for that (or stop), not for a timer.
         this.#wakeSuspended = new AbortController();
         await aborted(AbortSignal.any([signal, this.#wakeSuspended.signal]));
@@ -138,10 +151,14 @@ export class BindingDispatcher {
         this.#jobTypeHeadroom() - this.#unrouted,
       );
       if (want <= 0) {
+        if (backlog) return;
         await capacity.waitForChange(1000, signal);
         continue;
       }
       // The process's creates are saturated: what this would receive would only wait in memory.
+      // A helper receives only into create slots nobody waits for, counting what is received and
+      // not yet routed (it reaches the bound only after decoding and routing).
+      if (backlog && (this.#deps.createLimit ?? unlimited).free() - this.#unrouted < want) return;
       if (this.#deps.createLimit?.busy()) {
         await sleep(CREATE_BACKPRESSURE_MS, undefined, { signal }).catch(() => undefined);
         continue;
@@ -152,7 +169,7 @@ export class BindingDispatcher {
         const received = await this.#deps.sqs.send(new ReceiveMessageCommand({
           QueueUrl: spec.queueUrl,
           MaxNumberOfMessages: want,
-          WaitTimeSeconds: spec.receive.waitTimeSeconds,
+          WaitTimeSeconds: backlog ? 0 : spec.receive.waitTimeSeconds,
           VisibilityTimeout: spec.receive.visibilityTimeoutSeconds,
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
@@ -163,7 +180,8 @@ export class BindingDispatcher {
         delete this.stats.receiveError;
       } catch (error) {
         capacity.releaseBinding(this.#namespace, this.#name, want);
-        if (signal.aborted) break;
+        // The long poll reports a failure and backs off; a helper leaves that to it.
+        if (signal.aborted || backlog) break;
         failures += 1;
         this.stats.receiveError = (error as Error).message;
         metrics.sqsErrors.inc({ ...this.#labels, operation: 'receive' });
@@ -173,7 +191,10 @@ export class BindingDispatcher {
         continue;
       }
       capacity.releaseBinding(this.#namespace, this.#name, want - messages.length);
-      if (messages.length === 0) continue;
+      if (messages.length === 0) {
+        if (backlog) return;
+        continue;
+      }
       this.stats.received += messages.length;
       this.stats.lastReceiveTime = new Date(this.#now());
       metrics.messagesReceived.inc(this.#labels, messages.length);
@@ -185,6 +206,20 @@ export class BindingDispatcher {
         });
         this.#inFlight.add(handled);
       }
+      if (messages.length < want) {
+        if (backlog) return;
+      } else if (!backlog && want === spec.receive.maxMessages) {
+        this.#addBacklogReceivers();
+      }
+    }
+  }
+
+  /** A full batch means more is waiting: receive it in parallel (not on FIFO queues, whose groups keep their order). */
+  #addBacklogReceivers(): void {
+    if (this.#binding.spec.queueUrl.endsWith('.fifo')) return;
+    while (this.#backlogReceivers.size < MAX_BACKLOG_RECEIVERS) {
+      const receiver: Promise<void> = this.#receiveLoop(true).finally(() => this.#backlogReceivers.delete(receiver));
+      this.#backlogReceivers.add(receiver);
     }
   }
 

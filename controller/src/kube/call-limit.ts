@@ -12,8 +12,11 @@ import pLimit from 'p-limit';
 
 export const DEFAULT_MAX_CONCURRENT_CREATES = 256;
 
-/** Runs a call within the bound; `busy` while many calls wait (receive nothing then). */
-export type CallLimit = (<T>(call: () => Promise<T>) => Promise<T>) & { busy: () => boolean };
+/**
+ * Runs a call within the bound; `busy` while many calls wait (receive nothing then); `free`: the
+ * slots no call runs in or waits for (receive in parallel only while there are some).
+ */
+export type CallLimit = (<T>(call: () => Promise<T>) => Promise<T>) & { busy: () => boolean; free: () => number };
 
 /**
  * Calls that may wait, per running one, before `busy`: enough that receiving (10 messages a round
@@ -23,8 +26,11 @@ const WAITING_PER_SLOT = 4;
 
 export function callLimit(concurrency: number = DEFAULT_MAX_CONCURRENT_CREATES): CallLimit {
   const limit = pLimit(concurrency);
-  return Object.assign(<T>(call: () => Promise<T>) => limit(call), { busy: () => limit.pendingCount >= concurrency * WAITING_PER_SLOT });
+  return Object.assign(<T>(call: () => Promise<T>) => limit(call), {
+    busy: () => limit.pendingCount >= concurrency * WAITING_PER_SLOT,
+    free: () => concurrency - limit.activeCount - limit.pendingCount,
+  });
 }
 
 /** No bound (tests, and callers that bound their calls themselves). */
-export const unlimited: CallLimit = Object.assign(<T>(call: () => Promise<T>) => call(), { busy: () => false });
+export const unlimited: CallLimit = Object.assign(<T>(call: () => Promise<T>) => call(), { busy: () => false, free: () => Infinity });
