@@ -4,6 +4,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
+import pRetry from 'p-retry';
 import { quantile, sleep } from '../lib/cluster.ts';
 import { watchNamespaceJobs } from '../lib/job-watch.ts';
 export { cpuSeconds, rssMiB, rssSplitMiB } from '../lib/process-stats.ts';
@@ -147,9 +148,11 @@ export async function removeJobs(batch: k8s.BatchV1Api, core: k8s.CoreV1Api, nam
   // outlasts the API server's request timeout.
   const bindings = [...new Set(jobs.map((job) => job.metadata?.labels?.['sluice.dev/binding']))];
   const selectors = bindings.map((binding) => (binding === undefined ? '!sluice.dev/binding' : `sluice.dev/binding=${binding}`));
+  // A busy API server may cut a collection delete off: it is idempotent, so try it again.
+  const retried = (call: () => Promise<unknown>) => pRetry(call, { retries: 4, minTimeout: 2_000 });
   await eachInParallel(selectors, 4, async (labelSelector) => {
-    await batch.deleteCollectionNamespacedJob({ namespace, labelSelector, propagationPolicy: 'Background' });
-    await core.deleteCollectionNamespacedPod({ namespace, labelSelector, gracePeriodSeconds: 0 });
+    await retried(() => batch.deleteCollectionNamespacedJob({ namespace, labelSelector, propagationPolicy: 'Background' }));
+    await retried(() => core.deleteCollectionNamespacedPod({ namespace, labelSelector, gracePeriodSeconds: 0 }));
   });
 }
 
