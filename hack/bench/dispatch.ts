@@ -85,9 +85,12 @@ async function settle(namespace: string) {
     job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') && !job.metadata?.finalizers?.length), 300_000, 1000);
 }
 
-const watchInto = async (namespace: string) => {
+/** Records when each new Job of the namespace (that `counts`) is first seen. */
+const watchInto = async (namespace: string, counts: (job: k8s.V1Job) => boolean = () => true) => {
   const seen = new Map<string, SeenJob>();
-  const watch = await watchJobs(kubeConfig, namespace, (found) => seen.set(found.job.metadata!.name!, found));
+  const watch = await watchJobs(kubeConfig, namespace, (found) => {
+    if (counts(found.job)) seen.set(found.job.metadata!.name!, found);
+  });
   return { seen, stop: () => watch.stop() };
 };
 
@@ -171,18 +174,17 @@ for (let round = 1; round <= rounds; round += 1) {
 }
 
 // 2. A steady trickle below capacity on the last round's controller: the latency one message sees on its own.
-const { seen: trickleSeen, stop: stopTrickle } = await watchInto(last!.namespace);
+// Only the trickle's Jobs: a burst Job the Job controller still updates is also "first seen" by this watch.
+const isTrickle = (job: k8s.V1Job) => job.spec?.template.metadata?.annotations?.['sluice.dev/payload']?.includes('trickle') === true;
+const { seen: trickleSeen, stop: stopTrickle } = await watchInto(last!.namespace, isTrickle);
 for (let i = 0; i < trickleMessages; i += 1) {
   const due = Date.now() + 1000 / trickleRate;
   await sqs.send(new SendMessageBatchCommand({ QueueUrl: last!.queueUrl, Entries: [{ Id: '0', MessageBody: JSON.stringify({ trickle: i }) }] }));
   await sleep(Math.max(0, due - Date.now()));
 }
-await until(() => [...trickleSeen.values()].filter(({ job }) => job.spec?.template.metadata?.annotations?.['sluice.dev/payload']?.includes('trickle')).length >= trickleMessages, 120_000, 100);
+await lastSeen(last!.namespace, trickleSeen, trickleMessages);
 stopTrickle();
-// Only the trickle's Jobs: a burst Job the Job controller still updates is also "first seen" by this watch.
-const trickle = stats([...trickleSeen.values()]
-  .filter(({ job }) => job.spec?.template.metadata?.annotations?.['sluice.dev/payload']?.includes('trickle'))
-  .map(({ at, job }) => at - Date.parse(job.metadata!.annotations!['sluice.dev/sent-at']!)));
+const trickle = stats([...trickleSeen.values()].map(({ at, job }) => at - Date.parse(job.metadata!.annotations!['sluice.dev/sent-at']!)));
 await stopProcess(last!.controller);
 
 const ratios = results.map((r) => r.sluice / r.bare);

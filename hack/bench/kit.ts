@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import pRetry from 'p-retry';
 import { quantile, sleep } from '../lib/cluster.ts';
 import { watchNamespaceJobs } from '../lib/job-watch.ts';
-export { cpuSeconds, rssMiB, rssSplitMiB } from '../lib/process-stats.ts';
+export { cpuSeconds, residentMiB, rssMiB } from '../lib/process-stats.ts';
 
 export type Stats = { n: number; median: number; p90: number; p99: number; max: number };
 

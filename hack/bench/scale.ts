@@ -25,7 +25,7 @@ import { repoRoot } from '../lib/stack-env.ts';
 import { buildSluice, connect, envOverride, sleep, SLUICE_NODE_FLAGS, sluiceArgs, sluiceBundle, sluiceEnv, sluiceSources, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { memoryCgroup, parseMemoryQuantity } from '../lib/cgroup.ts';
 import { heapSummaryTables } from './heap-summary.ts';
-import { cpuSeconds, eachInParallel, ratio, removeJobs, removeNamespaces, rssMiB, rssSplitMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
+import { cpuSeconds, eachInParallel, ratio, removeJobs, removeNamespaces, residentMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -158,9 +158,9 @@ async function tracking(variant: Variant): Promise<Memory> {
   const sample = async (): Promise<Sample> => {
     alive();
     const text = await metrics(port);
-    const split = rssSplitMiB(pid);
+    const resident = residentMiB(pid);
     return {
-      at: Date.now(), rss: rssMiB(pid), rssAnon: split.anon, rssFile: split.file, heap: total(text, 'nodejs_heap_size_used_bytes') / 2 ** 20, cpu: cpuSeconds(pid),
+      at: Date.now(), rss: resident.rss, rssAnon: resident.anon, rssFile: resident.file, heap: total(text, 'nodejs_heap_size_used_bytes') / 2 ** 20, cpu: cpuSeconds(pid),
       heapCommitted: total(text, 'nodejs_heap_size_total_bytes') / 2 ** 20, external: total(text, 'nodejs_external_memory_bytes') / 2 ** 20,
       depth: total(text, 'workqueue_depth'), reconciles: total(text, 'controller_runtime_reconcile_total'), created: total(text, 'sluice_jobs_created_total'),
     };
