@@ -14,11 +14,12 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
+import { jsonBatchApi } from '../../controller/src/kube/json-request.ts';
 import { DEFAULT_MAX_CONCURRENT_CREATES } from '../../controller/src/kube/call-limit.ts';
 import { buildSluice, connect, envOverride, sleep, SLUICE_NODE_FLAGS, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { repoRoot } from '../lib/stack-env.ts';
 import { summarizeProfile } from './cpu-profile.ts';
-import { cpuSeconds, removeNamespaces, sendInBatches, stats, table, until, watchJobs, type SeenJob } from './kit.ts';
+import { cpuSeconds, difference, removeNamespaces, sendInBatches, stackCpu, stats, table, until, watchJobs, type SeenJob } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,6 +52,8 @@ const trickleMessages = Number(values['trickle-messages']);
 const nodeFlags = [...(values['image-flags']?.split(' ').filter(Boolean) ?? SLUICE_NODE_FLAGS), ...values['node-flags'].split(' ').filter(Boolean)];
 // Pooled connections, as the controller uses: a fair baseline pays no TLS handshake per call.
 const { kubeConfig, core, batch, apply, installCrds } = connect('sluice-bench');
+// The bare loop creates through the same plain-JSON calls as the controller: a ceiling pays no client overhead Sluice does not.
+const bareJobs = jsonBatchApi(kubeConfig);
 const sqs = new SQSClient({});
 await installCrds();
 await buildSluice();
@@ -94,14 +97,15 @@ const watchInto = async (namespace: string, counts: (job: k8s.V1Job) => boolean 
   return { seen, stop: () => watch.stop() };
 };
 
-/** The bare create loop: `total` Jobs as Sluice builds them, `bareConcurrency` at a time. Jobs/s. */
-async function bareBurst(round: number): Promise<number> {
+/** The bare create loop: `total` Jobs as Sluice builds them, `bareConcurrency` at a time. Jobs/s, and the stack's CPU seconds. */
+async function bareBurst(round: number): Promise<{ rate: number; cpu: Map<string, number> }> {
   const ns = await namespace(`bench-bare-${run}-${round}`);
   const jobType: JobType = {
     apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace: ns },
     spec: jobTypeSpecSchema.parse(jobTypeSpec),
   };
   const { seen, stop } = await watchInto(ns);
+  const cpuBefore = stackCpu({ 'this process (bare loop)': process.pid });
   const start = Date.now();
   let next = 0;
   await Promise.all(Array.from({ length: bareConcurrency }, async () => {
@@ -113,16 +117,17 @@ async function bareBurst(round: number): Promise<number> {
         payload: { raw, format: 'json', bytes: raw.length },
       }, jobType);
       job.metadata!.finalizers = []; // nothing removes them in the baseline
-      await batch.createNamespacedJob({ namespace: ns, body: job });
+      await bareJobs.createNamespacedJob({ namespace: ns, body: job });
     }
   }));
   const seconds = (await lastSeen(ns, seen, total) - start) / 1000;
+  const cpu = difference(stackCpu({ 'this process (bare loop)': process.pid }), cpuBefore);
   stop();
   await settle(ns);
-  return total / seconds;
+  return { rate: total / seconds, cpu };
 }
 
-type SluicePhase = { rate: number; cpu: number; controller: ChildProcess; namespace: string; queueUrl: string };
+type SluicePhase = { rate: number; cpu: number; stack: Map<string, number>; controller: ChildProcess; namespace: string; queueUrl: string };
 
 /**
  * Sluice: a binding created suspended, the burst sent into its queue, the controller started and
@@ -148,29 +153,32 @@ async function sluiceBurst(round: number): Promise<SluicePhase> {
   await untilReady(metricsPort);
   await sleep(2000);
   const { seen, stop } = await watchInto(ns);
+  const processes = { 'Sluice controller': controller.pid, 'this process (watch)': process.pid };
+  const stackBefore = stackCpu(processes);
   const cpuBefore = cpuSeconds(controller.pid!);
   const start = Date.now();
   await apply(binding(false));
   const end = await lastSeen(ns, seen, total);
   const cpu = cpuSeconds(controller.pid!) - cpuBefore;
+  const stack = difference(stackCpu(processes), stackBefore);
   stop();
   await settle(ns);
-  return { rate: total / ((end - start) / 1000), cpu, controller, namespace: ns, queueUrl: queueUrl! };
+  return { rate: total / ((end - start) / 1000), cpu, stack, controller, namespace: ns, queueUrl: queueUrl! };
 }
 
 // 1. The bursts, alternating which goes first.
-type Round = { order: string; bare: number; sluice: number; cpu: number };
+type Round = { order: string; bare: number; sluice: number; cpu: number; bareStack: Map<string, number>; sluiceStack: Map<string, number> };
 const results: Round[] = [];
 let last: SluicePhase | undefined;
 for (let round = 1; round <= rounds; round += 1) {
   const bareFirst = round % 2 === 1;
   if (last) await stopProcess(last.controller);
-  let bare = 0;
+  let bare: Awaited<ReturnType<typeof bareBurst>> | undefined;
   if (bareFirst) bare = await bareBurst(round);
   last = await sluiceBurst(round);
-  if (!bareFirst) bare = await bareBurst(round);
-  results.push({ order: bareFirst ? 'bare, sluice' : 'sluice, bare', bare, sluice: last.rate, cpu: last.cpu });
-  console.error(`[${stamp()}] round ${round}: bare ${bare.toFixed(0)} Jobs/s, sluice ${last.rate.toFixed(0)} messages → Jobs/s (${(last.rate / bare).toFixed(2)})`);
+  bare ??= await bareBurst(round);
+  results.push({ order: bareFirst ? 'bare, sluice' : 'sluice, bare', bare: bare.rate, sluice: last.rate, cpu: last.cpu, bareStack: bare.cpu, sluiceStack: last.stack });
+  console.error(`[${stamp()}] round ${round}: bare ${bare.rate.toFixed(0)} Jobs/s, sluice ${last.rate.toFixed(0)} messages → Jobs/s (${(last.rate / bare.rate).toFixed(2)})`);
 }
 
 // 2. A steady trickle below capacity on the last round's controller: the latency one message sees on its own.
@@ -195,6 +203,15 @@ console.log(table(['round', 'order', 'bare create loop, Jobs/s', 'Sluice, messag
 const ratioStats = stats(ratios);
 console.log(`\nratio: median ${f2(ratioStats.median)}, min ${f2(Math.min(...ratios))}, max ${f2(Math.max(...ratios))}; ` +
   `median rates ${stats(results.map((r) => r.sluice)).median.toFixed(0)} against ${stats(results.map((r) => r.bare)).median.toFixed(0)} Jobs/s`);
+// Where the two cores went during each burst: the API server's side is the same work for both but
+// Sluice's finalizer patches, and ElasticMQ's is the SQS emulator's, which the bare loop never calls.
+const cpuRows = [...new Set(results.flatMap((r) => [...r.bareStack.keys(), ...r.sluiceStack.keys()]))].map((name) => {
+  const bareCpu = stats(results.map((r) => r.bareStack.get(name) ?? 0)).median;
+  const sluiceCpu = stats(results.map((r) => r.sluiceStack.get(name) ?? 0)).median;
+  return [name, bareCpu.toFixed(1), sluiceCpu.toFixed(1), `${((sluiceCpu / total) * 1000).toFixed(2)} ms`];
+});
+console.log(`\nCPU seconds per burst of ${total} (median of the rounds; each phase from its start to its last Job seen):\n`);
+console.log(table(['process', 'bare loop phase', 'Sluice phase', 'Sluice phase, per message'], cpuRows));
 console.log(`trickle (${trickleRate}/s, ${trickle.n} messages): message → Job median ${trickle.median} ms, p90 ${trickle.p90} ms, p99 ${trickle.p99} ms, max ${trickle.max} ms`);
 if (values.profile) {
   for (const dir of results.map((_, i) => resolve(repoRoot, '.local/profiles', `${run}-${i + 1}`))) {

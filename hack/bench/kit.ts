@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import pRetry from 'p-retry';
 import { quantile, sleep } from '../lib/cluster.ts';
 import { watchNamespaceJobs } from '../lib/job-watch.ts';
+import { cpuSeconds } from '../lib/process-stats.ts';
 export { cpuSeconds, residentMiB, rssMiB } from '../lib/process-stats.ts';
 
 export type Stats = { n: number; median: number; p90: number; p99: number; max: number };
@@ -79,6 +80,29 @@ export function pidOf(pattern: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The local stack's processes whose CPU a benchmark phase shares, by the pattern pgrep finds them with. */
+const STACK_PROCESSES: [name: string, pattern: string][] = [
+  ['kube-apiserver', 'bin/kube-apiserver '],
+  ['etcd', 'bin/etcd '],
+  ['kube-controller-manager', 'bin/kube-controller-manager '],
+  ['kube-scheduler', 'bin/kube-scheduler '],
+  ['kwok', 'bin/kwok '],
+  ['ElasticMQ (SQS)', 'elasticmq'],
+];
+
+/** CPU seconds used so far by each stack process found (plus any named extra pid), to diff over a phase. */
+export function stackCpu(extra: Record<string, number | undefined> = {}): Map<string, number> {
+  const pids = [...STACK_PROCESSES.map(([name, pattern]) => [name, pidOf(pattern)] as const), ...Object.entries(extra)];
+  const used = new Map<string, number>();
+  for (const [name, pid] of pids) {
+    if (!pid) continue;
+    try {
+      used.set(name, cpuSeconds(pid));
+    } catch { /* gone */ }
+  }
+  return used;
 }
 
 export type SeenJob = { at: number; job: k8s.V1Job };

@@ -1,6 +1,7 @@
 // Kubernetes connection: the KubeConfig, typed API clients, and predicates on API errors.
 import * as k8s from '@kubernetes/client-node';
 import { kubeRequests } from '../metrics.ts';
+import { jsonBatchApi } from './json-request.ts';
 
 type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
 
@@ -57,7 +58,8 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): k8s.KubeCo
 export interface KubeClients {
   kubeConfig: k8s.KubeConfig;
   core: k8s.CoreV1Api;
-  batch: k8s.BatchV1Api;
+  /** Job create, read and patch as plain JSON (kube/json-request.ts). */
+  batch: BatchApi;
   apps: k8s.AppsV1Api;
   coordination: k8s.CoordinationV1Api;
   events: k8s.EventsV1Api;
@@ -80,7 +82,7 @@ export function makeClients(kubeConfig: k8s.KubeConfig): KubeClients {
   return {
     kubeConfig,
     core: kubeConfig.makeApiClient(k8s.CoreV1Api),
-    batch: kubeConfig.makeApiClient(k8s.BatchV1Api),
+    batch: jsonBatchApi(kubeConfig),
     apps: kubeConfig.makeApiClient(k8s.AppsV1Api),
     coordination: kubeConfig.makeApiClient(k8s.CoordinationV1Api),
     events: kubeConfig.makeApiClient(k8s.EventsV1Api),

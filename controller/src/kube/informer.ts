@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { type Clock, systemClock } from './clock.ts';
 import { apiStatus, describeRequest } from './client.ts';
 import { kubeRequests } from '../metrics.ts';
+import { jsonClient } from './json-request.ts';
 import { keyOf, objectKey } from './keys.ts';
 import { withoutManagedFields } from './slim.ts';
 
@@ -485,26 +486,9 @@ function abortable<V>(promise: Promise<V>, signal: AbortSignal): Promise<V> {
 /** Lists with the generated client's HTTP stack and watches with client-node's Watch, both raw JSON. */
 export function kubeTransport(kubeConfig: k8s.KubeConfig): InformerTransport {
   const watcher = new k8s.Watch(kubeConfig);
-  const http = k8s.createConfiguration().httpApi;
+  const send = jsonClient(kubeConfig);
   return {
-    async list(path, query, signal) {
-      const cluster = kubeConfig.getCurrentCluster();
-      if (!cluster) throw new Error('no current cluster in the KubeConfig');
-      const url = new URL(cluster.server + path);
-      for (const [name, value] of Object.entries(query)) {
-        if (value !== undefined) url.searchParams.set(name, String(value));
-      }
-      const request = new k8s.RequestContext(url.toString(), k8s.HttpMethod.GET);
-      request.setHeaderParam('Accept', 'application/json');
-      await kubeConfig.applySecurityAuthentication(request);
-      request.setSignal(signal);
-      const response = await http.send(request).toPromise();
-      const body = await response.body.text();
-      if (response.httpStatusCode !== 200) {
-        throw new k8s.ApiException(response.httpStatusCode, `HTTP ${response.httpStatusCode} listing ${path}`, body, response.headers);
-      }
-      return JSON.parse(body) as k8s.KubernetesListObject<k8s.KubernetesObject>;
-    },
+    list: (path, query, signal) => send<k8s.KubernetesListObject<k8s.KubernetesObject>>({ method: 'GET', path, query, signal }),
     watch: (path, query, onEvent, done) => {
       kubeRequests.inc(describeRequest('GET', `${path}?watch=true`));
       return watcher.watch(path, query, onEvent, done);
