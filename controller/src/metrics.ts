@@ -91,6 +91,13 @@ export const kubeRequests = new Counter({
   registers: [registry],
 });
 
+export const sqsRequests = new Counter({
+  name: 'sluice_sqs_requests_total',
+  help: 'SQS API calls this process made (SQS bills per request), by operation (ReceiveMessage, DeleteMessageBatch, …); the SDK\'s own retries are not counted.',
+  labelNames: ['operation'] as const,
+  registers: [registry],
+});
+
 export const progressReports = new Counter({
   name: 'sluice_progress_reports_total',
   help: 'Progress reports from job pods, accepted (recorded) or rejected (bad token, wrong Job, finished Job, invalid, rate limited).',

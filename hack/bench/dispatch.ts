@@ -19,7 +19,7 @@ import { DEFAULT_MAX_CONCURRENT_CREATES } from '../../controller/src/kube/call-l
 import { buildSluice, connect, envOverride, sleep, SLUICE_NODE_FLAGS, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { repoRoot } from '../lib/stack-env.ts';
 import { summarizeProfile } from './cpu-profile.ts';
-import { cpuSeconds, difference, removeNamespaces, sendInBatches, stackCpu, stats, table, until, watchJobs, type SeenJob } from './kit.ts';
+import { apiserverMetrics, cpuSeconds, difference, processSqsRequests, removeNamespaces, sendInBatches, stackCpu, stats, sumBy, table, until, watchJobs, type SeenJob } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -82,6 +82,19 @@ async function lastSeen(namespace: string, seen: Map<string, SeenJob>, count: nu
   return Math.max(...[...seen.values()].map((s) => s.at));
 }
 
+/** The API server's own total time on Job creates and their count (its request-duration histogram). */
+function createsServed(): { seconds: number; count: number } {
+  const text = apiserverMetrics();
+  const pick = (metric: string) => sumBy(text, metric, ['verb', 'resource', 'subresource']).get('POST jobs') ?? 0;
+  return { seconds: pick('apiserver_request_duration_seconds_sum'), count: pick('apiserver_request_duration_seconds_count') };
+}
+
+/** Mean time the API server spent on each create since `before`, in ms. */
+function meanCreateMs(before: { seconds: number; count: number }): number {
+  const after = createsServed();
+  return ((after.seconds - before.seconds) / Math.max(1, after.count - before.count)) * 1000;
+}
+
 /** Until a namespace's Jobs have all finished and their outcomes are recorded, so one phase's work does not load the next. */
 async function settle(namespace: string) {
   await until(async () => (await batch.listNamespacedJob({ namespace })).items.every((job) =>
@@ -98,7 +111,7 @@ const watchInto = async (namespace: string, counts: (job: k8s.V1Job) => boolean 
 };
 
 /** The bare create loop: `total` Jobs as Sluice builds them, `bareConcurrency` at a time. Jobs/s, and the stack's CPU seconds. */
-async function bareBurst(round: number): Promise<{ rate: number; cpu: Map<string, number> }> {
+async function bareBurst(round: number): Promise<{ rate: number; cpu: Map<string, number>; createMs: number }> {
   const ns = await namespace(`bench-bare-${run}-${round}`);
   const jobType: JobType = {
     apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace: ns },
@@ -106,6 +119,7 @@ async function bareBurst(round: number): Promise<{ rate: number; cpu: Map<string
   };
   const { seen, stop } = await watchInto(ns);
   const cpuBefore = stackCpu({ 'this process (bare loop)': process.pid });
+  const servedBefore = createsServed();
   const start = Date.now();
   let next = 0;
   await Promise.all(Array.from({ length: bareConcurrency }, async () => {
@@ -122,12 +136,13 @@ async function bareBurst(round: number): Promise<{ rate: number; cpu: Map<string
   }));
   const seconds = (await lastSeen(ns, seen, total) - start) / 1000;
   const cpu = difference(stackCpu({ 'this process (bare loop)': process.pid }), cpuBefore);
+  const createMs = meanCreateMs(servedBefore);
   stop();
   await settle(ns);
-  return { rate: total / seconds, cpu };
+  return { rate: total / seconds, cpu, createMs };
 }
 
-type SluicePhase = { rate: number; cpu: number; stack: Map<string, number>; controller: ChildProcess; namespace: string; queueUrl: string };
+type SluicePhase = { rate: number; cpu: number; stack: Map<string, number>; createMs: number; sqsCalls: Map<string, number>; controller: ChildProcess; namespace: string; queueUrl: string };
 
 /**
  * Sluice: a binding created suspended, the burst sent into its queue, the controller started and
@@ -156,18 +171,22 @@ async function sluiceBurst(round: number): Promise<SluicePhase> {
   const processes = { 'Sluice controller': controller.pid, 'this process (watch)': process.pid };
   const stackBefore = stackCpu(processes);
   const cpuBefore = cpuSeconds(controller.pid!);
+  const servedBefore = createsServed();
+  const sqsBefore = await processSqsRequests(metricsPort);
   const start = Date.now();
   await apply(binding(false));
   const end = await lastSeen(ns, seen, total);
   const cpu = cpuSeconds(controller.pid!) - cpuBefore;
   const stack = difference(stackCpu(processes), stackBefore);
+  const createMs = meanCreateMs(servedBefore);
+  const sqsCalls = difference(await processSqsRequests(metricsPort), sqsBefore);
   stop();
   await settle(ns);
-  return { rate: total / ((end - start) / 1000), cpu, stack, controller, namespace: ns, queueUrl: queueUrl! };
+  return { rate: total / ((end - start) / 1000), cpu, stack, createMs, sqsCalls, controller, namespace: ns, queueUrl: queueUrl! };
 }
 
 // 1. The bursts, alternating which goes first.
-type Round = { order: string; bare: number; sluice: number; cpu: number; bareStack: Map<string, number>; sluiceStack: Map<string, number> };
+type Round = { order: string; bare: number; sluice: number; cpu: number; bareStack: Map<string, number>; sluiceStack: Map<string, number>; bareCreateMs: number; sluiceCreateMs: number; sqsCalls: Map<string, number> };
 const results: Round[] = [];
 let last: SluicePhase | undefined;
 for (let round = 1; round <= rounds; round += 1) {
@@ -177,7 +196,7 @@ for (let round = 1; round <= rounds; round += 1) {
   if (bareFirst) bare = await bareBurst(round);
   last = await sluiceBurst(round);
   bare ??= await bareBurst(round);
-  results.push({ order: bareFirst ? 'bare, sluice' : 'sluice, bare', bare: bare.rate, sluice: last.rate, cpu: last.cpu, bareStack: bare.cpu, sluiceStack: last.stack });
+  results.push({ order: bareFirst ? 'bare, sluice' : 'sluice, bare', bare: bare.rate, sluice: last.rate, cpu: last.cpu, bareStack: bare.cpu, sluiceStack: last.stack, bareCreateMs: bare.createMs, sluiceCreateMs: last.createMs, sqsCalls: last.sqsCalls });
   console.error(`[${stamp()}] round ${round}: bare ${bare.rate.toFixed(0)} Jobs/s, sluice ${last.rate.toFixed(0)} messages → Jobs/s (${(last.rate / bare.rate).toFixed(2)})`);
 }
 
@@ -198,8 +217,11 @@ await stopProcess(last!.controller);
 const ratios = results.map((r) => r.sluice / r.bare);
 const f2 = (n: number) => n.toFixed(2);
 console.log(`\n#### Burst of ${total} messages against the bare create loop (${bareConcurrency} concurrent creates), ${rounds} rounds\n`);
-console.log(table(['round', 'order', 'bare create loop, Jobs/s', 'Sluice, messages → Jobs/s', 'ratio', 'controller CPU s'],
-  results.map((r, i) => [i + 1, r.order, r.bare.toFixed(0), r.sluice.toFixed(0), `**${f2(ratios[i]!)}**`, r.cpu.toFixed(1)])));
+// By Little's law, rate × the API server's time per create is how many creates it held at once.
+const held = (rate: number, createMs: number) => `${Math.round(createMs)} ms, ${Math.round((rate * createMs) / 1000)} at once`;
+console.log(table(['round', 'order', 'bare create loop, Jobs/s', 'Sluice, messages → Jobs/s', 'ratio', 'controller CPU s', 'API server per create: bare', 'Sluice'],
+  results.map((r, i) => [i + 1, r.order, r.bare.toFixed(0), r.sluice.toFixed(0), `**${f2(ratios[i]!)}**`, r.cpu.toFixed(1),
+    held(r.bare, r.bareCreateMs), held(r.sluice, r.sluiceCreateMs)])));
 const ratioStats = stats(ratios);
 console.log(`\nratio: median ${f2(ratioStats.median)}, min ${f2(Math.min(...ratios))}, max ${f2(Math.max(...ratios))}; ` +
   `median rates ${stats(results.map((r) => r.sluice)).median.toFixed(0)} against ${stats(results.map((r) => r.bare)).median.toFixed(0)} Jobs/s`);
@@ -212,6 +234,12 @@ const cpuRows = [...new Set(results.flatMap((r) => [...r.bareStack.keys(), ...r.
 });
 console.log(`\nCPU seconds per burst of ${total} (median of the rounds; each phase from its start to its last Job seen):\n`);
 console.log(table(['process', 'bare loop phase', 'Sluice phase', 'Sluice phase, per message'], cpuRows));
+const sqsRows = [...new Set(results.flatMap((r) => [...r.sqsCalls.keys()]))].sort().map((operation) => {
+  const calls = stats(results.map((r) => r.sqsCalls.get(operation) ?? 0)).median;
+  return [operation, calls, (total / Math.max(1, calls)).toFixed(1)];
+});
+console.log(`\nSQS calls of the controller per burst (median of the rounds, to its last Job seen):\n`);
+console.log(table(['operation', 'calls', 'messages per call'], sqsRows));
 console.log(`trickle (${trickleRate}/s, ${trickle.n} messages): message → Job median ${trickle.median} ms, p90 ${trickle.p90} ms, p99 ${trickle.p99} ms, max ${trickle.max} ms`);
 if (values.profile) {
   for (const dir of results.map((_, i) => resolve(repoRoot, '.local/profiles', `${run}-${i + 1}`))) {

@@ -64,6 +64,12 @@ export async function processRequests(metricsPort: number): Promise<Map<string, 
   return sumBy(text, 'sluice_kube_requests_total', ['verb', 'resource']);
 }
 
+/** What a Sluice process counted of its own SQS calls, by operation. */
+export async function processSqsRequests(metricsPort: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return sumBy(text, 'sluice_sqs_requests_total', ['operation']);
+}
+
 export function difference(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
   const changed = new Map<string, number>();
   for (const [key, value] of after) {

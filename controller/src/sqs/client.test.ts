@@ -1,7 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { awsClientOptions, regionFromQueueUrl, SharedAwsClients } from './client.ts';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { sqsRequests } from '../metrics.ts';
+import { awsClientOptions, makeSqsClient, regionFromQueueUrl, SharedAwsClients } from './client.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -50,5 +52,20 @@ describe('SharedAwsClients', () => {
     gc();
     expect(marked.has(clients.sqs(awsClientOptions({ queueUrl }, keys)))).toBe(false);
     expect(clients.sqs(awsClientOptions({ queueUrl: 'http://127.0.0.1:9324/000000000000/q' }))).toBe(held);
+  });
+});
+
+describe('sluice_sqs_requests_total', () => {
+  const count = async (operation: string) => (await sqsRequests.get()).values.find((v) => v.labels.operation === operation)?.value ?? 0;
+
+  it('counts each call of a binding\'s client once by operation, however often the SDK retries it', async () => {
+    // Nothing listens on port 1: every attempt fails, and the SDK retries up to maxAttempts.
+    const options = awsClientOptions({ queueUrl: 'http://127.0.0.1:1/000000000000/q', endpoint: 'http://127.0.0.1:1' }, keys);
+    const before = { receive: await count('ReceiveMessage'), delete: await count('DeleteMessageBatch') };
+    const shared = new SharedAwsClients().sqs({ ...options, region: 'us-east-1' });
+    await expect(shared.send(new ReceiveMessageCommand({ QueueUrl: 'http://127.0.0.1:1/000000000000/q' }))).rejects.toThrow();
+    await expect(makeSqsClient({ ...options, region: 'us-east-1' }).send(new DeleteMessageBatchCommand({ QueueUrl: 'http://127.0.0.1:1/000000000000/q', Entries: [{ Id: '0', ReceiptHandle: 'r' }] }))).rejects.toThrow();
+    expect(await count('ReceiveMessage')).toBe(before.receive + 1);
+    expect(await count('DeleteMessageBatch')).toBe(before.delete + 1);
   });
 });

@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import type { QueueBindingSpec } from '../api/schemas.ts';
 import { lazy } from '../lazy.ts';
+import { sqsRequests } from '../metrics.ts';
 
 /** `https://sqs.eu-west-1.amazonaws.com/123/q` → `eu-west-1`; local endpoints carry no region. */
 export function regionFromQueueUrl(queueUrl: string): string | undefined {
@@ -29,7 +30,16 @@ export function awsClientOptions(
 }
 
 export function makeSqsClient(options: AwsClientOptions): SQSClient {
-  return new SQSClient({ ...options, maxAttempts: 3 });
+  return counted(new SQSClient({ ...options, maxAttempts: 3 }));
+}
+
+/** Counts each call the client makes in sluice_sqs_requests_total, by operation. */
+function counted(client: SQSClient): SQSClient {
+  client.middlewareStack.add((next, context) => (args) => {
+    sqsRequests.inc({ operation: context.commandName?.replace(/Command$/, '') ?? 'unknown' });
+    return next(args);
+  }, { step: 'initialize', name: 'sluiceRequestCounter' });
+  return client;
 }
 
 /**
@@ -60,7 +70,7 @@ export class SharedAwsClients {
   sqs(options: AwsClientOptions): SQSClient {
     // A shared client's long polls (one socket each, up to 20 s) must not queue behind each other
     // in the SDK's default pool of 50 sockets.
-    return this.#sqs.get(clientKey(options), () => new SQSClient({ ...options, maxAttempts: 3, requestHandler: UNBOUNDED_SOCKETS }));
+    return this.#sqs.get(clientKey(options), () => counted(new SQSClient({ ...options, maxAttempts: 3, requestHandler: UNBOUNDED_SOCKETS })));
   }
 
   async s3(options: AwsClientOptions): Promise<S3Client> {
