@@ -19,7 +19,7 @@ import { DEFAULT_MAX_CONCURRENT_CREATES } from '../../controller/src/kube/call-l
 import { buildSluice, connect, envOverride, sleep, SLUICE_NODE_FLAGS, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { repoRoot } from '../lib/stack-env.ts';
 import { summarizeProfile } from './cpu-profile.ts';
-import { apiserverMetrics, cpuSeconds, difference, processSqsRequests, removeNamespaces, sendInBatches, stackCpu, stats, sumBy, table, until, watchJobs, type SeenJob } from './kit.ts';
+import { apiserverMetrics, difference, processSqsRequests, removeNamespaces, sendInBatches, stackCpu, stats, sumBy, table, until, watchJobs, type SeenJob } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -170,14 +170,13 @@ async function sluiceBurst(round: number): Promise<SluicePhase> {
   const { seen, stop } = await watchInto(ns);
   const processes = { 'Sluice controller': controller.pid, 'this process (watch)': process.pid };
   const stackBefore = stackCpu(processes);
-  const cpuBefore = cpuSeconds(controller.pid!);
   const servedBefore = createsServed();
   const sqsBefore = await processSqsRequests(metricsPort);
   const start = Date.now();
   await apply(binding(false));
   const end = await lastSeen(ns, seen, total);
-  const cpu = cpuSeconds(controller.pid!) - cpuBefore;
   const stack = difference(stackCpu(processes), stackBefore);
+  const cpu = stack.get('Sluice controller') ?? 0;
   const createMs = meanCreateMs(servedBefore);
   const sqsCalls = difference(await processSqsRequests(metricsPort), sqsBefore);
   stop();

@@ -58,17 +58,17 @@ export function apiserverRequests(text: string = apiserverMetrics()): Map<string
   return counts;
 }
 
-/** What a process (the controller, a dispatcher) counted of its own requests, by verb and resource. */
-export async function processRequests(metricsPort: number): Promise<Map<string, number>> {
+/** A counter of a Sluice process's /metrics, summed by the labels named. */
+async function processCounter(metricsPort: number, metric: string, labels: string[]): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return sumBy(text, 'sluice_kube_requests_total', ['verb', 'resource']);
+  return sumBy(text, metric, labels);
 }
 
+/** What a process (the controller, a dispatcher) counted of its own requests, by verb and resource. */
+export const processRequests = (metricsPort: number) => processCounter(metricsPort, 'sluice_kube_requests_total', ['verb', 'resource']);
+
 /** What a Sluice process counted of its own SQS calls, by operation. */
-export async function processSqsRequests(metricsPort: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return sumBy(text, 'sluice_sqs_requests_total', ['operation']);
-}
+export const processSqsRequests = (metricsPort: number) => processCounter(metricsPort, 'sluice_sqs_requests_total', ['operation']);
 
 export function difference(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
   const changed = new Map<string, number>();

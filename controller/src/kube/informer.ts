@@ -483,7 +483,7 @@ function abortable<V>(promise: Promise<V>, signal: AbortSignal): Promise<V> {
   return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
-/** Lists with the generated client's HTTP stack and watches with client-node's Watch, both raw JSON. */
+/** Lists through the plain-JSON client (json-request.ts) and watches with client-node's Watch, both raw JSON. */
 export function kubeTransport(kubeConfig: k8s.KubeConfig): InformerTransport {
   const watcher = new k8s.Watch(kubeConfig);
   const send = jsonClient(kubeConfig);

@@ -1,7 +1,7 @@
 // API requests as plain JSON, for the calls made once per message. client-node's typed clients walk
 // every request and response through its ObjectSerializer (each field of the V1Job model, Dates for
 // timestamps) and send it with undici's fetch; a Job create and a finalizer patch cost this process
-// ≈ 3.1 ms of CPU that way and ≈ 1.7 ms here, with undici's request() on the same pooled connection
+// ≈ 3.3 ms of CPU that way and ≈ 1.4 ms here, with undici's request() on the same pooled connection
 // (hack/bench/job-client.ts, docs/benchmarks.md). Requests go through the same KubeConfig
 // (credentials, connection pool, request counter) and per-call middleware, and fail the same way
 // (ApiException with the Status as its body), so kube/client.ts's predicates read them alike; only
