@@ -82,17 +82,31 @@ async function lastSeen(namespace: string, seen: Map<string, SeenJob>, count: nu
   return Math.max(...[...seen.values()].map((s) => s.at));
 }
 
-/** The API server's own total time on Job creates and their count (its request-duration histogram). */
-function createsServed(): { seconds: number; count: number } {
+type Served = { seconds: number; count: number; watchEvents: Map<string, number>; watchBytes: Map<string, number> };
+
+/**
+ * From the API server's own metrics: its total time on Job creates and their count (the
+ * request-duration histogram), and the watch events and bytes it sent, by resource, to every
+ * watcher (the Job controller, scheduler, kwok, this process, Sluice's informers).
+ */
+function served(): Served {
   const text = apiserverMetrics();
   const pick = (metric: string) => sumBy(text, metric, ['verb', 'resource', 'subresource']).get('POST jobs') ?? 0;
-  return { seconds: pick('apiserver_request_duration_seconds_sum'), count: pick('apiserver_request_duration_seconds_count') };
+  return {
+    seconds: pick('apiserver_request_duration_seconds_sum'), count: pick('apiserver_request_duration_seconds_count'),
+    watchEvents: sumBy(text, 'apiserver_watch_events_total', ['resource']),
+    watchBytes: sumBy(text, 'apiserver_watch_events_sizes_sum', ['resource']),
+  };
 }
 
-/** Mean time the API server spent on each create since `before`, in ms. */
-function meanCreateMs(before: { seconds: number; count: number }): number {
-  const after = createsServed();
-  return ((after.seconds - before.seconds) / Math.max(1, after.count - before.count)) * 1000;
+/** Since `before`: the mean time the API server spent on each create, in ms, and the watch events and bytes sent. */
+function servedSince(before: Served): { createMs: number; watchEvents: Map<string, number>; watchBytes: Map<string, number> } {
+  const after = served();
+  return {
+    createMs: ((after.seconds - before.seconds) / Math.max(1, after.count - before.count)) * 1000,
+    watchEvents: difference(after.watchEvents, before.watchEvents),
+    watchBytes: difference(after.watchBytes, before.watchBytes),
+  };
 }
 
 /** Until a namespace's Jobs have all finished and their outcomes are recorded, so one phase's work does not load the next. */
@@ -111,7 +125,7 @@ const watchInto = async (namespace: string, counts: (job: k8s.V1Job) => boolean 
 };
 
 /** The bare create loop: `total` Jobs as Sluice builds them, `bareConcurrency` at a time. Jobs/s, and the stack's CPU seconds. */
-async function bareBurst(round: number): Promise<{ rate: number; cpu: Map<string, number>; createMs: number }> {
+async function bareBurst(round: number): Promise<{ rate: number; cpu: Map<string, number>; api: ReturnType<typeof servedSince> }> {
   const ns = await namespace(`bench-bare-${run}-${round}`);
   const jobType: JobType = {
     apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace: ns },
@@ -119,7 +133,7 @@ async function bareBurst(round: number): Promise<{ rate: number; cpu: Map<string
   };
   const { seen, stop } = await watchInto(ns);
   const cpuBefore = stackCpu({ 'this process (bare loop)': process.pid });
-  const servedBefore = createsServed();
+  const servedBefore = served();
   const start = Date.now();
   let next = 0;
   await Promise.all(Array.from({ length: bareConcurrency }, async () => {
@@ -136,13 +150,13 @@ async function bareBurst(round: number): Promise<{ rate: number; cpu: Map<string
   }));
   const seconds = (await lastSeen(ns, seen, total) - start) / 1000;
   const cpu = difference(stackCpu({ 'this process (bare loop)': process.pid }), cpuBefore);
-  const createMs = meanCreateMs(servedBefore);
+  const api = servedSince(servedBefore);
   stop();
   await settle(ns);
-  return { rate: total / seconds, cpu, createMs };
+  return { rate: total / seconds, cpu, api };
 }
 
-type SluicePhase = { rate: number; cpu: number; stack: Map<string, number>; createMs: number; sqsCalls: Map<string, number>; controller: ChildProcess; namespace: string; queueUrl: string };
+type SluicePhase = { rate: number; cpu: number; stack: Map<string, number>; api: ReturnType<typeof servedSince>; sqsCalls: Map<string, number>; controller: ChildProcess; namespace: string; queueUrl: string };
 
 /**
  * Sluice: a binding created suspended, the burst sent into its queue, the controller started and
@@ -170,22 +184,22 @@ async function sluiceBurst(round: number): Promise<SluicePhase> {
   const { seen, stop } = await watchInto(ns);
   const processes = { 'Sluice controller': controller.pid, 'this process (watch)': process.pid };
   const stackBefore = stackCpu(processes);
-  const servedBefore = createsServed();
+  const servedBefore = served();
   const sqsBefore = await processSqsRequests(metricsPort);
   const start = Date.now();
   await apply(binding(false));
   const end = await lastSeen(ns, seen, total);
   const stack = difference(stackCpu(processes), stackBefore);
   const cpu = stack.get('Sluice controller') ?? 0;
-  const createMs = meanCreateMs(servedBefore);
+  const api = servedSince(servedBefore);
   const sqsCalls = difference(await processSqsRequests(metricsPort), sqsBefore);
   stop();
   await settle(ns);
-  return { rate: total / ((end - start) / 1000), cpu, stack, createMs, sqsCalls, controller, namespace: ns, queueUrl: queueUrl! };
+  return { rate: total / ((end - start) / 1000), cpu, stack, api, sqsCalls, controller, namespace: ns, queueUrl: queueUrl! };
 }
 
 // 1. The bursts, alternating which goes first.
-type Round = { order: string; bare: number; sluice: number; cpu: number; bareStack: Map<string, number>; sluiceStack: Map<string, number>; bareCreateMs: number; sluiceCreateMs: number; sqsCalls: Map<string, number> };
+type Round = { order: string; bare: number; sluice: number; cpu: number; bareStack: Map<string, number>; sluiceStack: Map<string, number>; bareApi: ReturnType<typeof servedSince>; sluiceApi: ReturnType<typeof servedSince>; sqsCalls: Map<string, number> };
 const results: Round[] = [];
 let last: SluicePhase | undefined;
 for (let round = 1; round <= rounds; round += 1) {
@@ -195,7 +209,7 @@ for (let round = 1; round <= rounds; round += 1) {
   if (bareFirst) bare = await bareBurst(round);
   last = await sluiceBurst(round);
   bare ??= await bareBurst(round);
-  results.push({ order: bareFirst ? 'bare, sluice' : 'sluice, bare', bare: bare.rate, sluice: last.rate, cpu: last.cpu, bareStack: bare.cpu, sluiceStack: last.stack, bareCreateMs: bare.createMs, sluiceCreateMs: last.createMs, sqsCalls: last.sqsCalls });
+  results.push({ order: bareFirst ? 'bare, sluice' : 'sluice, bare', bare: bare.rate, sluice: last.rate, cpu: last.cpu, bareStack: bare.cpu, sluiceStack: last.stack, bareApi: bare.api, sluiceApi: last.api, sqsCalls: last.sqsCalls });
   console.error(`[${stamp()}] round ${round}: bare ${bare.rate.toFixed(0)} Jobs/s, sluice ${last.rate.toFixed(0)} messages → Jobs/s (${(last.rate / bare.rate).toFixed(2)})`);
 }
 
@@ -220,7 +234,7 @@ console.log(`\n#### Burst of ${total} messages against the bare create loop (${b
 const held = (rate: number, createMs: number) => `${Math.round(createMs)} ms, ${Math.round((rate * createMs) / 1000)} at once`;
 console.log(table(['round', 'order', 'bare create loop, Jobs/s', 'Sluice, messages → Jobs/s', 'ratio', 'controller CPU s', 'API server per create: bare', 'Sluice'],
   results.map((r, i) => [i + 1, r.order, r.bare.toFixed(0), r.sluice.toFixed(0), `**${f2(ratios[i]!)}**`, r.cpu.toFixed(1),
-    held(r.bare, r.bareCreateMs), held(r.sluice, r.sluiceCreateMs)])));
+    held(r.bare, r.bareApi.createMs), held(r.sluice, r.sluiceApi.createMs)])));
 const ratioStats = stats(ratios);
 console.log(`\nratio: median ${f2(ratioStats.median)}, min ${f2(Math.min(...ratios))}, max ${f2(Math.max(...ratios))}; ` +
   `median rates ${stats(results.map((r) => r.sluice)).median.toFixed(0)} against ${stats(results.map((r) => r.bare)).median.toFixed(0)} Jobs/s`);
@@ -237,6 +251,16 @@ const sqsRows = [...new Set(results.flatMap((r) => [...r.sqsCalls.keys()]))].sor
   const calls = stats(results.map((r) => r.sqsCalls.get(operation) ?? 0)).median;
   return [operation, calls, (total / Math.max(1, calls)).toFixed(1)];
 });
+// Every watcher's events: the difference is Sluice's informers, and the events its own writes cause.
+const watchRows = [...new Set(results.flatMap((r) => [...r.bareApi.watchEvents.keys(), ...r.sluiceApi.watchEvents.keys()]))].sort().flatMap((resource) => {
+  const per = (pick: (r: Round) => Map<string, number>) => stats(results.map((r) => pick(r).get(resource) ?? 0)).median / total;
+  const [bareEvents, sluiceEvents] = [per((r) => r.bareApi.watchEvents), per((r) => r.sluiceApi.watchEvents)];
+  if (bareEvents < 0.01 && sluiceEvents < 0.01) return [];
+  const kib = (events: number, bytes: number) => (events > 0 ? `${(bytes / events / 1024).toFixed(1)} KiB` : '–');
+  return [[resource, bareEvents.toFixed(2), sluiceEvents.toFixed(2), kib(bareEvents, per((r) => r.bareApi.watchBytes)), kib(sluiceEvents, per((r) => r.sluiceApi.watchBytes))]];
+});
+console.log(`\nWatch events the API server sent, to all watchers, per Job / message (median of the rounds):\n`);
+console.log(table(['resource', 'bare loop phase', 'Sluice phase', 'mean size: bare', 'Sluice'], watchRows));
 console.log(`\nSQS calls of the controller per burst (median of the rounds, to its last Job seen):\n`);
 console.log(table(['operation', 'calls', 'messages per call'], sqsRows));
 console.log(`trickle (${trickleRate}/s, ${trickle.n} messages): message → Job median ${trickle.median} ms, p90 ${trickle.p90} ms, p99 ${trickle.p99} ms, max ${trickle.max} ms`);
