@@ -14,7 +14,7 @@ import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schema
 import { buildJob } from '../../controller/src/job/build-job.ts';
 import { FINALIZER_OUTCOME } from '../../controller/src/job/labels.ts';
 import { buildSluice, connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
-import { apiserverMetrics, apiserverRequests, difference, processRequests, removeNamespaces, sumBy, table, until } from './kit.ts';
+import { apiserverMetrics, apiserverRequests, difference, processRequests, removeBenchQueues, removeNamespaces, sumBy, table, until } from './kit.ts';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '20' }, rate: { type: 'string', default: '5' } } });
 const perKind = Number(values.messages);
@@ -147,4 +147,5 @@ for (const kind of ['ok', 'bad'] as const) {
 await removeNamespaces(batch, core, [namespace, bareNamespace]);
 await mongo.db(database).dropDatabase();
 await mongo.close();
+await removeBenchQueues(sqs);
 process.exit(0);

@@ -19,7 +19,7 @@ import { DEFAULT_MAX_CONCURRENT_CREATES } from '../../controller/src/kube/call-l
 import { buildSluice, connect, envOverride, sleep, SLUICE_NODE_FLAGS, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { repoRoot } from '../lib/stack-env.ts';
 import { summarizeProfile } from './cpu-profile.ts';
-import { apiserverMetrics, difference, processSqsRequests, removeNamespaces, sendInBatches, stackCpu, stats, sumBy, table, until, watchJobs, type SeenJob } from './kit.ts';
+import { apiserverMetrics, difference, processSqsRequests, removeBenchQueues, removeNamespaces, type SeenJob, sendInBatches, stackCpu, stats, sumBy, table, until, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -273,4 +273,5 @@ if (values.profile) {
 }
 
 await removeNamespaces(batch, core, namespaces);
+await removeBenchQueues(sqs);
 process.exit(0);

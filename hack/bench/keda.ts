@@ -22,10 +22,7 @@ import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schema
 import { buildJob } from '../../controller/src/job/build-job.ts';
 import { jsonBatchApi } from '../../controller/src/kube/json-request.ts';
 import { buildSluice, connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
-import {
-  apiserverRequests, atArrivals, cpuSeconds, difference, ms, pidOf, poissonGaps, ratio, removeNamespaces, sendInBatches, stats, table, until, watchJobs,
-  type Stats,
-} from './kit.ts';
+import { apiserverRequests, atArrivals, cpuSeconds, difference, ms, pidOf, poissonGaps, ratio, removeBenchQueues, removeNamespaces, sendInBatches, stats, type Stats, table, until, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -253,4 +250,5 @@ console.log(table(['scenario', 'CPU s', 'per 1000 messages'], scenarios.map((s) 
   const handled = r.trickle.latencies.length + r.burst.latencies.length;
   return [s, r.cpu?.toFixed(1) ?? '–', r.cpu !== undefined && handled > 0 ? (r.cpu / handled * 1000).toFixed(1) : '–'];
 })));
+await removeBenchQueues(sqs);
 process.exit(0);

@@ -1,7 +1,7 @@
 // What the benchmarks share: latency statistics, the API server's and the controller's request
 // counters, a process's CPU and memory, a watch that records when each Job is first seen, Poisson
 // arrivals, and markdown tables. Each benchmark compares within one run; see docs/benchmarks.md.
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, ListQueuesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import pRetry from 'p-retry';
@@ -203,6 +203,22 @@ export async function removeNamespaces(batch: k8s.BatchV1Api, core: k8s.CoreV1Ap
     await removeJobs(batch, core, namespace);
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   }
+}
+
+/**
+ * Deletes every queue whose name starts with `bench-`: this run's and any an interrupted run left.
+ * ElasticMQ keeps each queue, with its messages, in its store on disk until it is deleted.
+ */
+export async function removeBenchQueues(sqs: SQSClient): Promise<number> {
+  const urls: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'bench-', MaxResults: 1000, NextToken: token }));
+    urls.push(...(page.QueueUrls ?? []));
+    token = page.NextToken;
+  } while (token);
+  await eachInParallel(urls, 8, (url) => sqs.send(new DeleteQueueCommand({ QueueUrl: url })));
+  return urls.length;
 }
 
 /** Sends `count` messages in batches of ten from `parallel` senders; `body(i)` is the i-th message. */

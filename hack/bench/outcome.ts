@@ -6,7 +6,7 @@
 import { SendMessageBatchCommand, CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { buildSluice, connect, quantile, sleep, startController, stopProcess } from '../lib/cluster.ts';
-import { removeNamespaces } from './kit.ts';
+import { removeBenchQueues, removeNamespaces } from './kit.ts';
 import { MongoClient } from 'mongodb';
 import { parseArgs } from 'node:util';
 
@@ -84,4 +84,5 @@ console.log(`ratio of medians (Sluice delay / bare write): ${(quantile([...delay
 await removeNamespaces(batch, core, [namespace]);
 await mongo.db(database).dropDatabase();
 await mongo.close();
+await removeBenchQueues(sqs);
 process.exit(0);

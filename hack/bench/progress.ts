@@ -12,7 +12,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { MongoClient } from 'mongodb';
 import { parseArgs } from 'node:util';
 import { buildSluice, connect, sleep, startController, stopProcess, untilReady } from '../lib/cluster.ts';
-import { ms, ratio, removeNamespaces, stats, table, until } from './kit.ts';
+import { ms, ratio, removeBenchQueues, removeNamespaces, stats, table, until } from './kit.ts';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '10' }, seconds: { type: 'string', default: '30' } } });
 const jobCount = Number(values.jobs);
@@ -114,4 +114,5 @@ console.log(`\nrefused: ${refused}; answered 204 but the record did not show the
 await removeNamespaces(batch, core, [namespace]);
 await mongo.db(database).dropDatabase();
 await mongo.close();
+await removeBenchQueues(new SQSClient({}));
 process.exit(0);

@@ -25,7 +25,7 @@ import { repoRoot } from '../lib/stack-env.ts';
 import { buildSluice, connect, envOverride, sleep, SLUICE_NODE_FLAGS, sluiceArgs, sluiceBundle, sluiceEnv, sluiceSources, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { memoryCgroup, parseMemoryQuantity } from '../lib/cgroup.ts';
 import { heapSummaryTables } from './heap-summary.ts';
-import { cpuSeconds, eachInParallel, ratio, removeJobs, removeNamespaces, residentMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
+import { cpuSeconds, eachInParallel, ratio, removeBenchQueues, removeJobs, removeNamespaces, residentMiB, sendInBatches, stats, sumBy, table, until, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -335,4 +335,5 @@ if (!values['skip-tracking']) {
   }
 }
 if (replicaCounts.length > 0 && drain > 0) await dispatchers();
+await removeBenchQueues(sqs);
 process.exit(0);
