@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER_OUTCOME } from '../job/labels.ts';
 import { releaseFinalizer } from '../outcome/finalizer.ts';
-import { isAlreadyExists, isNotFound, mergePatch, PooledKubeConfig, requestTimeout } from './client.ts';
+import { isAlreadyExists, isNotFound, mergePatch, requestTimeout } from './client.ts';
 import { jsonBatchApi } from './json-request.ts';
+import { localKubeConfig } from '../testing/local-kube-config.ts';
 
 type Seen = { method: string; url: string; contentType: string | undefined; authorization: string | undefined; body: string };
 type Reply = { status: number; body: unknown; delayMs?: number };
@@ -32,13 +33,7 @@ beforeAll(async () => {
     response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
   })());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  kubeConfig = new PooledKubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'local', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-    users: [{ name: 'me', token: 'secret-token' }],
-    contexts: [{ name: 'local', cluster: 'local', user: 'me' }],
-    currentContext: 'local',
-  });
+  kubeConfig = localKubeConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 beforeEach(() => {

@@ -27,21 +27,27 @@ export type JsonRequest = {
 
 export type JsonClient = <T>(request: JsonRequest) => Promise<T>;
 
+/** A request to the KubeConfig's cluster, JSON accepted, its credentials applied (the JSON calls and json-watch.ts). */
+export async function authenticatedRequest(kubeConfig: k8s.KubeConfig, method: Method, path: string, query: JsonRequest['query'] = {}): Promise<k8s.RequestContext> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the KubeConfig');
+  const url = new URL(cluster.server + path);
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) url.searchParams.set(name, String(value));
+  }
+  const request = new k8s.RequestContext(url.toString(), k8s.HttpMethod[method]);
+  request.setHeaderParam('Accept', 'application/json');
+  await kubeConfig.applySecurityAuthentication(request);
+  return request;
+}
+
 export function jsonClient(kubeConfig: k8s.KubeConfig): JsonClient {
   return async <T>({ method, path, query = {}, body, contentType = 'application/json', signal, options }: JsonRequest): Promise<T> => {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('no current cluster in the KubeConfig');
-    const url = new URL(cluster.server + path);
-    for (const [name, value] of Object.entries(query)) {
-      if (value !== undefined) url.searchParams.set(name, String(value));
-    }
-    let request = new k8s.RequestContext(url.toString(), k8s.HttpMethod[method]);
-    request.setHeaderParam('Accept', 'application/json');
+    let request = await authenticatedRequest(kubeConfig, method, path, query);
     if (body !== undefined) {
       request.setHeaderParam('Content-Type', contentType);
       request.setBody(JSON.stringify(body));
     }
-    await kubeConfig.applySecurityAuthentication(request);
     if (signal) request.setSignal(signal);
     const middleware = options?.middleware ?? [];
     for (const step of middleware) request = await step.pre(request).toPromise();

@@ -2,8 +2,9 @@ import * as k8s from '@kubernetes/client-node';
 import { createServer, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiStatus, PooledKubeConfig } from './client.ts';
+import { apiStatus } from './client.ts';
 import { jsonWatch, LineSplitter } from './json-watch.ts';
+import { localKubeConfig } from '../testing/local-kube-config.ts';
 
 // A local HTTP server in the API server's place; each test says how it answers a watch.
 let server: Server;
@@ -13,13 +14,7 @@ let kubeConfig: k8s.KubeConfig;
 beforeAll(async () => {
   server = createServer((request, response) => answer(new URL(request.url!, 'http://local'), response, request.headers.authorization));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  kubeConfig = new PooledKubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'local', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-    users: [{ name: 'me', token: 'secret-token' }],
-    contexts: [{ name: 'local', cluster: 'local', user: 'me' }],
-    currentContext: 'local',
-  });
+  kubeConfig = localKubeConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
 });
 afterAll(() => new Promise<void>((resolve) => {
   server.closeAllConnections();
@@ -131,13 +126,7 @@ describe('jsonWatch', () => {
   });
 
   it('ends with the connection error when nothing listens', async () => {
-    const closed = new PooledKubeConfig();
-    closed.loadFromOptions({
-      clusters: [{ name: 'gone', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
-      users: [{ name: 'me', token: 't' }],
-      contexts: [{ name: 'gone', cluster: 'gone', user: 'me' }],
-      currentContext: 'gone',
-    });
+    const closed = localKubeConfig('http://127.0.0.1:1');
     const err = await new Promise<unknown>((resolve) => { void jsonWatch(closed)('/api/v1/pods', {}, () => undefined, resolve); });
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).not.toBe('TimeoutError');

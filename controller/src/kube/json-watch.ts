@@ -6,6 +6,7 @@
 // watch ends, a quiet stream ending with a TimeoutError, a non-200 answer as an ApiException.
 import * as k8s from '@kubernetes/client-node';
 import { request as undiciRequest } from 'undici';
+import { authenticatedRequest } from './json-request.ts';
 
 export type WatchQuery = Record<string, string | number | boolean | undefined>;
 export type WatchEventHandler = (type: string, object: unknown) => void;
@@ -35,16 +36,7 @@ export function jsonWatch(kubeConfig: k8s.KubeConfig, { inactivityTimeoutMs = 30
       done(err);
     };
     try {
-      const cluster = kubeConfig.getCurrentCluster();
-      if (!cluster) throw new Error('no current cluster in the KubeConfig');
-      const url = new URL(cluster.server + path);
-      url.searchParams.set('watch', 'true');
-      for (const [name, value] of Object.entries(query)) {
-        if (value !== undefined) url.searchParams.set(name, String(value));
-      }
-      const context = new k8s.RequestContext(url.toString(), k8s.HttpMethod.GET);
-      context.setHeaderParam('Accept', 'application/json');
-      await kubeConfig.applySecurityAuthentication(context);
+      const context = await authenticatedRequest(kubeConfig, 'GET', path, { watch: true, ...query });
       const answer = await undiciRequest(context.getUrl(), {
         method: 'GET',
         headers: context.getHeaders(),
