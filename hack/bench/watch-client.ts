@@ -8,12 +8,11 @@
 // Usage: node hack/bench/watch-client.ts [--jobs 500] [--watches 4] [--rounds 5]
 import * as k8s from '@kubernetes/client-node';
 import { parseArgs } from 'node:util';
-import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
-import { buildJob } from '../../controller/src/job/build-job.ts';
 import { jsonBatchApi } from '../../controller/src/kube/json-request.ts';
 import { jsonWatch, type JsonWatch } from '../../controller/src/kube/json-watch.ts';
 import { connect } from '../lib/cluster.ts';
 import { eachInParallel, removeNamespaces, stats, table } from './kit.ts';
+import { processCpuMicros as cpu, suspendedJobs } from './suspended-jobs.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,26 +30,12 @@ const readers: Record<string, JsonWatch> = {
   "client-node's Watch": (path, query, onEvent, done) => clientNode.watch(path, query, onEvent, done),
   'Sluice json-watch': jsonWatch(kubeConfig),
 };
-const namespace = `bench-watch-${Date.now().toString(36)}`;
-await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'sluice.dev/bench': 'true' } } } });
-const jobType: JobType = {
-  apiVersion: 'sluice.dev/v1alpha1', kind: 'JobType', metadata: { name: 'bench', namespace },
-  spec: jobTypeSpecSchema.parse({ image: 'registry.invalid/bench:1' }),
-};
+const { namespace, job: suspendedJob } = await suspendedJobs(core, 'watch');
 const api = jsonBatchApi(kubeConfig);
-await eachInParallel(Array.from({ length: jobs }, (_, i) => i), 32, async (i) => {
-  const raw = JSON.stringify({ n: i, note: 'a message of a typical size, with a few fields to route on' });
-  const { job } = buildJob({
-    namespace, binding: 'bench', queueUrl: 'bench', route: 'all', messageId: `m-${i}`, dedupeKey: `m-${i}`,
-    payload: { raw, format: 'json', bytes: raw.length },
-  }, jobType);
-  job.spec!.suspend = true;
-  await api.createNamespacedJob({ namespace, body: job });
-});
+await eachInParallel(Array.from({ length: jobs }, (_, i) => i), 32, (i) => api.createNamespacedJob({ namespace, body: suspendedJob(i) }));
 const path = `/apis/batch/v1/namespaces/${namespace}/jobs`;
 const bytes = Buffer.byteLength(JSON.stringify((await api.listNamespacedJob({ namespace })).items.map((job) => ({ type: 'ADDED', object: job }))));
 
-const cpu = () => { const { user, system } = process.cpuUsage(); return user + system; };
 /** CPU microseconds of this process per event while one reader takes every Job's ADDED event, several times over. */
 async function block(watch: JsonWatch): Promise<number> {
   const start = cpu();
