@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { describeRequest } from './client.ts';
+import * as k8s from '@kubernetes/client-node';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREDENTIALS_REUSE_MS, describeRequest, PooledKubeConfig } from './client.ts';
+import { jsonClient } from './json-request.ts';
 
 describe('describeRequest', () => {
   it.each([
@@ -17,5 +21,70 @@ describe('describeRequest', () => {
     ['DELETE', 'https://k/api/v1/namespaces/media/configmaps/fan-in', 'delete', 'configmaps'],
   ])('%s %s is %s of %s', (method, url, verb, resource) => {
     expect(describeRequest(method, url)).toEqual({ verb, resource });
+  });
+});
+
+describe('PooledKubeConfig', () => {
+  // A local HTTP server in the API server's place: how many connections reach it, and with what token.
+  let server: Server;
+  let connections = 0;
+  let tokens: (string | undefined)[] = [];
+  let url: string;
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      tokens.push(request.headers.authorization);
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'media' } }));
+    });
+    server.on('connection', () => { connections += 1; });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const configured = (now: () => number, token: string) => {
+    const kubeConfig = new PooledKubeConfig({ now });
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'local', server: url, skipTLSVerify: true }],
+      users: [{ name: 'me', token }],
+      contexts: [{ name: 'local', cluster: 'local', user: 'me' }],
+      currentContext: 'local',
+    });
+    return kubeConfig;
+  };
+
+  // Without the pool, each of these requests opens its own connection (client-node 2.0's default).
+  it('sends every request, typed and plain JSON, over the pooled connections', async () => {
+    connections = 0;
+    tokens = [];
+    let clock = 0;
+    const kubeConfig = configured(() => clock, 'a');
+    const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const send = jsonClient(kubeConfig);
+    for (let i = 0; i < 5; i += 1) {
+      // A moment between calls: undici opens a second connection for a request sent while the last
+      // one's connection is still being handed back.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await core.readNamespace({ name: 'media' });
+      await send({ method: 'GET', path: '/api/v1/namespaces/media' });
+      clock += CREDENTIALS_REUSE_MS; // authenticating again keeps the pool too
+    }
+    expect(tokens).toEqual(Array(10).fill('Bearer a'));
+    // One for the typed calls (fetch) and one for the JSON calls (request()), at most.
+    expect(connections).toBeLessThanOrEqual(2);
+  });
+
+  it('authenticates again once its credentials are a second old: a rotated token goes out then', async () => {
+    tokens = [];
+    let clock = 0;
+    const kubeConfig = configured(() => clock, 'old');
+    const send = jsonClient(kubeConfig);
+    await send({ method: 'GET', path: '/api/v1/namespaces/media' });
+    kubeConfig.users = [{ name: 'me', token: 'new' }];
+    clock = CREDENTIALS_REUSE_MS - 1;
+    await send({ method: 'GET', path: '/api/v1/namespaces/media' });
+    clock = CREDENTIALS_REUSE_MS;
+    await send({ method: 'GET', path: '/api/v1/namespaces/media' });
+    await send({ method: 'GET', path: '/api/v1/namespaces/media' });
+    expect(tokens).toEqual(['Bearer old', 'Bearer old', 'Bearer new', 'Bearer new']);
   });
 });

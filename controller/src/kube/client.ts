@@ -6,17 +6,39 @@ import { jsonBatchApi } from './json-request.ts';
 type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
 
 /**
- * client-node 2.0 gives every typed-API request a new connection dispatcher, so each call pays a
- * fresh TLS handshake (most of the controller's CPU under load). This keeps the first one and reuses
- * its connection pool. The credentials it carries (CA, client certificate) are read once per process.
+ * client-node 2.0 gives every request a new connection dispatcher (an undici Agent), so each call
+ * would pay a fresh TLS handshake (most of the controller's CPU under load). This keeps the first
+ * one and reuses its connection pool. Authenticating a request also re-reads the CA and client
+ * certificate files and builds (then drops) that Agent, ≈ 5 % of the controller's CPU in a burst
+ * (docs/benchmarks.md): the headers it yields are reused for up to a second, as client-go caches a
+ * token file's bearer token for a minute. The credentials' files are read again after that.
  */
 export class PooledKubeConfig extends k8s.KubeConfig {
   #dispatcher: Dispatcher | undefined;
+  #credentials: { headers: [string, string][]; until: number } | undefined;
+  readonly #now: () => number;
+  readonly #reuseMs: number;
+
+  /** `credentialsReuseMs` 0 authenticates every request, as client-node does (a benchmark's baseline). */
+  constructor(options: { now?: () => number; credentialsReuseMs?: number } = {}) {
+    super();
+    this.#now = options.now ?? Date.now;
+    this.#reuseMs = options.credentialsReuseMs ?? CREDENTIALS_REUSE_MS;
+  }
 
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
     // Every typed-API call and informer list passes here: count it (watches count where they start).
     kubeRequests.inc(describeRequest(context.getHttpMethod(), context.getUrl()));
+    const now = this.#now();
+    if (this.#credentials && now < this.#credentials.until) {
+      for (const [name, value] of this.#credentials.headers) context.setHeaderParam(name, value);
+      if (this.#dispatcher) context.setDispatcher(this.#dispatcher);
+      return;
+    }
+    const before = { ...context.getHeaders() };
     await super.applySecurityAuthentication(context);
+    const headers = Object.entries(context.getHeaders()).filter(([name, value]) => before[name] !== value);
+    this.#credentials = { headers, until: now + this.#reuseMs };
     const created = context.getDispatcher();
     if (!created) return;
     if (this.#dispatcher === undefined) {
@@ -27,6 +49,9 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     context.setDispatcher(this.#dispatcher);
   }
 }
+
+/** How long one authentication's headers serve further requests. */
+export const CREDENTIALS_REUSE_MS = 1000;
 
 /** A request as the API server's own metrics name it: its verb and resource (with subresource). */
 export function describeRequest(method: string, url: string): { verb: string; resource: string } {
