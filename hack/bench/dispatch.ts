@@ -5,6 +5,7 @@
 // and each phase starts only once the previous one's Jobs have finished. Both are timed alike:
 // from the start (bare: the first create; Sluice: the binding resumed with the burst waiting in
 // SQS, as the bare loop has its Jobs ready) to the last of their Jobs seen by a watch.
+// The SQS emulator is warmed up first (kit.ts warmUpSqs): a JVM right after the stack starts.
 // Usage: node hack/bench/dispatch.ts [--messages 2000] [--rounds 3] [--bare-concurrency 256] [--profile] [--node-flags '--lite-mode'] [--image-flags '--max-semi-space-size=8'] [--env KEY=VALUE …]
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type * as k8s from '@kubernetes/client-node';
@@ -19,7 +20,7 @@ import { DEFAULT_MAX_CONCURRENT_CREATES } from '../../controller/src/kube/call-l
 import { buildSluice, connect, envOverride, sleep, SLUICE_NODE_FLAGS, startController, stopProcess, untilReady } from '../lib/cluster.ts';
 import { repoRoot } from '../lib/stack-env.ts';
 import { summarizeProfile } from './cpu-profile.ts';
-import { apiserverMetrics, difference, processSqsRequests, removeBenchQueues, removeNamespaces, type SeenJob, sendInBatches, stackCpu, stats, sumBy, table, until, watchJobs } from './kit.ts';
+import { apiserverMetrics, difference, processSqsRequests, removeBenchQueues, removeLeftoverBenchNamespaces, removeNamespaces, type SeenJob, sendInBatches, stackCpu, stats, sumBy, table, until, warmUpSqs, watchJobs } from './kit.ts';
 
 const { values } = parseArgs({
   options: {
@@ -58,8 +59,10 @@ const sqs = new SQSClient({});
 await installCrds();
 await buildSluice();
 // An earlier bench's namespaces still being deleted would slow whichever phase runs first.
-const quiet = await until(async () => (await core.listNamespace({ labelSelector: 'sluice.dev/bench=true' })).items.length === 0, 600_000, 2000);
+const quiet = await removeLeftoverBenchNamespaces(batch, core);
 if (!quiet) console.log('note: bench namespaces of an earlier run were still there when this one started');
+const warmUp = [await warmUpSqs(sqs, total), await warmUpSqs(sqs, total)];
+console.log(`SQS warm-up, not counted: ${total} messages received and deleted twice; ElasticMQ ${warmUp.map((ms) => ms.toFixed(2)).join(' then ')} ms of CPU a message`);
 const run = Date.now().toString(36);
 const stamp = () => new Date().toISOString().slice(11, 19);
 // No Job is removed by its TTL while the benchmark runs: that deletion would load the API server.

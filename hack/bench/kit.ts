@@ -1,7 +1,7 @@
 // What the benchmarks share: latency statistics, the API server's and the controller's request
 // counters, a process's CPU and memory, a watch that records when each Job is first seen, Poisson
 // arrivals, and markdown tables. Each benchmark compares within one run; see docs/benchmarks.md.
-import { DeleteQueueCommand, ListQueuesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, ListQueuesCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as k8s from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import pRetry from 'p-retry';
@@ -206,6 +206,17 @@ export async function removeNamespaces(batch: k8s.BatchV1Api, core: k8s.CoreV1Ap
 }
 
 /**
+ * Removes what earlier bench runs left (an interrupted run's namespaces, their Jobs still holding
+ * Sluice's finalizer with no controller to take it off) and waits until the namespaces are gone.
+ * False if some are still there after `timeoutMs`.
+ */
+export async function removeLeftoverBenchNamespaces(batch: k8s.BatchV1Api, core: k8s.CoreV1Api, timeoutMs = 600_000): Promise<boolean> {
+  const left = async () => (await core.listNamespace({ labelSelector: 'sluice.dev/bench=true' })).items.map((ns) => ns.metadata!.name!);
+  await removeNamespaces(batch, core, await left());
+  return until(async () => (await left()).length === 0, timeoutMs, 2000);
+}
+
+/**
  * Deletes every queue whose name starts with `bench-`: this run's and any an interrupted run left.
  * ElasticMQ keeps each queue, with its messages, in its store on disk until it is deleted.
  */
@@ -219,6 +230,31 @@ export async function removeBenchQueues(sqs: SQSClient): Promise<number> {
   } while (token);
   await eachInParallel(urls, 8, (url) => sqs.send(new DeleteQueueCommand({ QueueUrl: url })));
   return urls.length;
+}
+
+/**
+ * Sends `count` messages through a queue of their own, received ten at a time by four receivers and
+ * deleted in batches, as a dispatcher does: the SQS emulator is a JVM, and right after the stack
+ * starts its receive and delete paths are not yet compiled (the first burst through a fresh
+ * ElasticMQ cost it several times what later ones did). ElasticMQ's CPU per message for the pass.
+ */
+export async function warmUpSqs(sqs: SQSClient, count: number): Promise<number> {
+  const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-warmup-${Date.now().toString(36)}` }));
+  await sendInBatches(sqs, queueUrl!, count, (i) => JSON.stringify({ warmUp: i }));
+  const before = stackCpu().get('ElasticMQ (SQS)') ?? 0;
+  let left = count;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (left > 0) {
+      const { Messages: messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      left -= messages.length;
+      if (messages.length > 0) {
+        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      }
+    }
+  }));
+  const used = (stackCpu().get('ElasticMQ (SQS)') ?? 0) - before;
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+  return (used * 1000) / count;
 }
 
 /** Sends `count` messages in batches of ten from `parallel` senders; `body(i)` is the i-th message. */
