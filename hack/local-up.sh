@@ -181,9 +181,12 @@ start_aws() {
 }
 
 # SQS is ElasticMQ: moto's SQS scans the whole queue on every send, which makes bursts of a few
-# thousand messages quadratic. moto still serves S3, SES and DynamoDB.
+# thousand messages quadratic. moto still serves S3, SES and DynamoDB. Only the JVM's quick (C1)
+# compiler: with the optimizing one a fresh ElasticMQ spent 2.5 ms of CPU a message on its first
+# 2,000 and still 1.2 ms after 10,000, compiling; with C1 only 1.0, then 0.5 from the third
+# thousand on (docs/benchmarks.md). On two cores that CPU is taken from the API server.
 start_sqs() {
-  launch sqs java -Xmx512m -DSLUICE_SQS_PORT="$SQS_PORT" -DSLUICE_SQS_DB="jdbc:h2:$DATA_DIR/sqs" -Dconfig.file="$HACK_DIR/elasticmq/elasticmq.conf" \
+  launch sqs java -Xmx512m -XX:TieredStopAtLevel=1 -DSLUICE_SQS_PORT="$SQS_PORT" -DSLUICE_SQS_DB="jdbc:h2:$DATA_DIR/sqs" -Dconfig.file="$HACK_DIR/elasticmq/elasticmq.conf" \
     -cp "$ELASTICMQ_JARS/*" org.elasticmq.server.Main
 }
 
