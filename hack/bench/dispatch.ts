@@ -61,12 +61,7 @@ await buildSluice();
 // An earlier bench's namespaces still being deleted would slow whichever phase runs first.
 const quiet = await removeLeftoverBenchNamespaces(batch, core);
 if (!quiet) console.log('note: bench namespaces of an earlier run were still there when this one started');
-// At least 10,000 messages (a fresh ElasticMQ with the JVM's optimizing compiler stayed near 2.2
-// ms a message for the first 6,000; the stack now runs it with C1 only, ≈ 0.5 from the third
-// pass), then on while a pass still costs under 0.8 of the one before; at most 20 passes.
-const warmUp: number[] = [];
-const warmUpPasses = Math.ceil(10_000 / total);
-while (warmUp.length < 20 && (warmUp.length < warmUpPasses || warmUp.at(-1)! < 0.8 * warmUp.at(-2)!)) warmUp.push(await warmUpSqs(sqs, total));
+const warmUp = await warmUpSqs(sqs, total);
 console.log(`SQS warm-up, not counted: ${warmUp.length} passes of ${total} messages received and deleted; ElasticMQ ${warmUp.map((ms) => ms.toFixed(2)).join(', ')} ms of CPU a message`);
 const run = Date.now().toString(36);
 const stamp = () => new Date().toISOString().slice(11, 19);

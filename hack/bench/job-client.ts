@@ -10,8 +10,8 @@ import { PooledKubeConfig, type BatchApi } from '../../controller/src/kube/clien
 import { jsonBatchApi } from '../../controller/src/kube/json-request.ts';
 import { releaseFinalizer } from '../../controller/src/outcome/finalizer.ts';
 import { connect } from '../lib/cluster.ts';
-import { eachInParallel, removeNamespaces, stats, table } from './kit.ts';
-import { processCpuMicros as cpu, suspendedJobs } from './suspended-jobs.ts';
+import { eachInParallel, ownCpuMicros as cpu, removeNamespaces, stats, table } from './kit.ts';
+import { suspendedJobs } from './suspended-jobs.ts';
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 // The client benchmarks' Jobs (job-client.ts, watch-client.ts): built as the dispatcher builds them
 // for a message of a typical size, but suspended, so the Job controller makes no pods and the API
-// server's load stays the same while two clients are compared on them. Plus this process's CPU.
+// server's load stays the same while two clients are compared on them.
 import type * as k8s from '@kubernetes/client-node';
 import { jobTypeSpecSchema, type JobType } from '../../controller/src/api/schemas.ts';
 import { buildJob } from '../../controller/src/job/build-job.ts';
@@ -23,10 +23,4 @@ export async function suspendedJobs(core: k8s.CoreV1Api, prefix: string): Promis
     return built;
   };
   return { namespace, job };
-}
-
-/** This process's CPU time so far, user and system, in microseconds. */
-export function processCpuMicros(): number {
-  const { user, system } = process.cpuUsage();
-  return user + system;
 }

@@ -11,8 +11,8 @@ import { parseArgs } from 'node:util';
 import { jsonBatchApi } from '../../controller/src/kube/json-request.ts';
 import { jsonWatch, type JsonWatch } from '../../controller/src/kube/json-watch.ts';
 import { connect } from '../lib/cluster.ts';
-import { eachInParallel, removeNamespaces, stats, table } from './kit.ts';
-import { processCpuMicros as cpu, suspendedJobs } from './suspended-jobs.ts';
+import { eachInParallel, ownCpuMicros as cpu, removeNamespaces, stats, table } from './kit.ts';
+import { suspendedJobs } from './suspended-jobs.ts';
 
 const { values } = parseArgs({
   options: {

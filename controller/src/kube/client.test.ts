@@ -2,8 +2,9 @@ import * as k8s from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREDENTIALS_REUSE_MS, describeRequest, PooledKubeConfig } from './client.ts';
+import { CREDENTIALS_REUSE_MS, describeRequest } from './client.ts';
 import { jsonClient } from './json-request.ts';
+import { localKubeConfig } from '../testing/local-kube-config.ts';
 
 describe('describeRequest', () => {
   it.each([
@@ -41,23 +42,12 @@ describe('PooledKubeConfig', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const configured = (now: () => number, token: string) => {
-    const kubeConfig = new PooledKubeConfig({ now });
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'local', server: url, skipTLSVerify: true }],
-      users: [{ name: 'me', token }],
-      contexts: [{ name: 'local', cluster: 'local', user: 'me' }],
-      currentContext: 'local',
-    });
-    return kubeConfig;
-  };
-
   // Without the pool, each of these requests opens its own connection (client-node 2.0's default).
   it('sends every request, typed and plain JSON, over the pooled connections', async () => {
     connections = 0;
     tokens = [];
     let clock = 0;
-    const kubeConfig = configured(() => clock, 'a');
+    const kubeConfig = localKubeConfig(url, 'a', { now: () => clock });
     const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
     const send = jsonClient(kubeConfig);
     for (let i = 0; i < 5; i += 1) {
@@ -76,7 +66,7 @@ describe('PooledKubeConfig', () => {
   it('authenticates again once its credentials are a second old: a rotated token goes out then', async () => {
     tokens = [];
     let clock = 0;
-    const kubeConfig = configured(() => clock, 'old');
+    const kubeConfig = localKubeConfig(url, 'old', { now: () => clock });
     const send = jsonClient(kubeConfig);
     await send({ method: 'GET', path: '/api/v1/namespaces/media' });
     kubeConfig.users = [{ name: 'me', token: 'new' }];
